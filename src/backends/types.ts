@@ -1,0 +1,226 @@
+/**
+ * The seams between the services and the two backends (design.md, "Interfaces at the seams").
+ * Framework-free: no tfjs, no ORT, no Prisma here.
+ */
+
+export interface BackendInfo {
+  backend: string; // "tfjs" | "onnx"
+  engine: string; // "wasm", "tensorflow", "tensorflow-gpu", "cpu", "ort-cpu", "ort-cuda"
+  device: string; // "cpu" | "gpu"
+  threads: number;
+}
+
+export const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"] as const;
+export type TargetModule = (typeof TARGET_MODULES)[number];
+
+/** Every trainer option; names are the TS spelling of HF TrainingArguments / LoraConfig fields. */
+export interface TrainingHyperparameters {
+  r: number;
+  loraAlpha: number;
+  loraDropout: number;
+  targetModules: TargetModule[];
+  useRslora: boolean;
+  batchSize: number;
+  gradientAccumulationSteps: number;
+  learningRate: number;
+  /** > 0 wins over `epochs`, as in HF Trainer; 0 means "derive from epochs". */
+  maxSteps: number;
+  epochs: number;
+  optim: "adamw" | "adamw8bit";
+  weightDecay: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEpsilon: number;
+  scheduler: "constant" | "linear" | "cosine";
+  warmupSteps: number;
+  warmupRatio: number;
+  maxGradNorm: number;
+  maxSeqLength: number;
+  packing: boolean;
+  completionOnly: boolean;
+  seed: number;
+  loggingSteps: number;
+  saveSteps: number;
+  quant: "nf4" | "none";
+  gradientCheckpointing: boolean;
+}
+
+/** The reference job: phi-2 QLoRA on OASST1 (rank 8, alpha 16, dropout 0.1 on q_proj/v_proj, batch 4, lr 2e-4, 5000 steps, 8-bit AdamW). */
+export const DEFAULT_HYPERPARAMETERS: TrainingHyperparameters = {
+  r: 8,
+  loraAlpha: 16,
+  loraDropout: 0.1,
+  targetModules: ["q_proj", "v_proj"],
+  useRslora: false,
+  batchSize: 4,
+  gradientAccumulationSteps: 1,
+  learningRate: 2e-4,
+  maxSteps: 5000,
+  epochs: 1,
+  optim: "adamw8bit",
+  weightDecay: 0,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  scheduler: "constant",
+  warmupSteps: 0,
+  warmupRatio: 0,
+  maxGradNorm: 0.3,
+  maxSeqLength: 512,
+  packing: false,
+  completionOnly: false,
+  seed: 42,
+  loggingSteps: 500,
+  saveSteps: 500,
+  quant: "nf4",
+  gradientCheckpointing: false,
+};
+
+/** How conversations are read from a data file (src/data). */
+export interface DataOptions {
+  /** OASST message rows / trees: language codes to keep; empty = all. */
+  languages: string[];
+  /** "best": the rank-0 path of each tree; "all": every root-to-leaf path. */
+  paths: "best" | "all";
+  includeDeleted: boolean;
+  includeSynthetic: boolean;
+  includeFailedReview: boolean;
+}
+
+export const DEFAULT_DATA_OPTIONS: DataOptions = {
+  languages: [],
+  paths: "best",
+  includeDeleted: false,
+  includeSynthetic: false,
+  includeFailedReview: false,
+};
+
+export interface TrainingJob {
+  modelDir: string; // an HF Phi checkpoint directory
+  dataPath: string; // any of the four conversation forms
+  outDir: string; // receives checkpoint-N/ dirs and the final adapter
+  hyperparameters: TrainingHyperparameters;
+  data: DataOptions;
+  initAdapterDir?: string; // start LoRA from an existing PEFT adapter
+  resumeFrom?: string; // a checkpoint-N dir written by a previous run of this job
+}
+
+/** One logging window, as HF Trainer logs it (`loss` = mean over the window). */
+export interface TrainingMetric {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  learningRate: number;
+  epoch: number;
+  tokensPerSecond: number;
+}
+
+export interface TrainingSummary {
+  trainRuntime: number;
+  trainSamplesPerSecond: number;
+  trainStepsPerSecond: number;
+  trainLoss: number;
+  epoch: number;
+  globalStep: number;
+}
+
+export interface CheckpointSaved {
+  step: number;
+  path: string; // a PEFT adapter dir plus trainer state
+}
+
+export interface TrainingStarted {
+  maxSteps: number;
+  info: BackendInfo;
+  conversations: number;
+  skipped: Record<string, number>;
+}
+
+export interface TrainingEvents {
+  onStart?(e: TrainingStarted): void;
+  onMetric?(m: TrainingMetric): void;
+  onCheckpoint?(c: CheckpointSaved): void;
+  onLog?(level: "info" | "warn" | "error", message: string): void;
+}
+
+export interface TrainingResult {
+  status: "completed" | "cancelled";
+  adapterDir: string | null; // final adapter (completed) or last checkpoint (cancelled), null if none yet
+  summary: TrainingSummary;
+}
+
+export interface TrainingBackend {
+  readonly name: string;
+  describe(): Promise<BackendInfo>;
+  train(job: TrainingJob, events: TrainingEvents, signal: AbortSignal): Promise<TrainingResult>;
+}
+
+export type Precision = "fp32" | "int4";
+
+export interface ExportOptions {
+  precision: Precision;
+}
+
+export interface ExportResult {
+  outDir: string;
+  modelPath: string; // outDir/onnx/model.onnx
+  sizeBytes: number;
+  precision: Precision;
+}
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface SamplingOptions {
+  maxNewTokens: number;
+  temperature: number; // 0 = greedy
+  topP: number;
+  topK: number; // 0 = off
+  repetitionPenalty: number;
+  seed?: number;
+  stop: string[];
+}
+
+export const DEFAULT_SAMPLING: SamplingOptions = {
+  maxNewTokens: 64,
+  temperature: 0,
+  topP: 1,
+  topK: 0,
+  repetitionPenalty: 1,
+  stop: [],
+};
+
+export interface GenerationRequest extends Partial<SamplingOptions> {
+  /** Raw text, used exactly as given; or `messages`, rendered with the chat template. */
+  prompt?: string;
+  messages?: ChatMessage[];
+  /** Left-truncate a prompt longer than the context instead of rejecting it. */
+  truncate?: boolean;
+}
+
+export type FinishReason = "stop" | "length" | "cancelled";
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  timeToFirstTokenMs: number;
+  tokensPerSecond: number;
+}
+
+export interface LoadedModel {
+  readonly dir: string;
+  generate(req: GenerationRequest, onText?: (chunk: string) => void, signal?: AbortSignal): Promise<GenerationResult>;
+  close(): Promise<void>;
+}
+
+export interface InferenceBackend {
+  readonly name: string;
+  describe(): Promise<BackendInfo>;
+  export(checkpointDir: string, outDir: string, opts: ExportOptions): Promise<ExportResult>;
+  load(modelDir: string): Promise<LoadedModel>;
+}
