@@ -1,0 +1,103 @@
+import { UserError } from "../model/errors.js";
+import { encodeExample, IGNORE_INDEX, type TextTokenizer, type TokenizedExample } from "./encode.js";
+import { skip, type Example } from "./types.js";
+
+export interface SequenceOptions {
+  maxSeqLength: number;
+  completionOnly: boolean;
+  /** Concatenate examples (EOS between them) and cut the stream into `maxSeqLength` blocks. */
+  packing: boolean;
+  /** The model's `vocab_size`: a token id at or above it is an error naming the example. */
+  vocabSize?: number;
+}
+
+export interface PreparedSequences {
+  sequences: TokenizedExample[];
+  counts: {
+    examples: number;
+    sequences: number;
+    /** Examples cut at `maxSeqLength` (without packing). */
+    truncated: number;
+    tokens: number;
+    /** Tokens whose label is not -100. */
+    trainedTokens: number;
+    skipped: Record<string, number>;
+  };
+}
+
+/** The loss uses labels shifted by one (HF causal LM): position 0's label never counts. */
+function hasTrainedLabel(labels: number[]): boolean {
+  for (let i = 1; i < labels.length; i++) if (labels[i] !== IGNORE_INDEX) return true;
+  return false;
+}
+
+function pack(examples: TokenizedExample[], blockSize: number, eosTokenId: number): TokenizedExample[] {
+  const ids: number[] = [];
+  const labels: number[] = [];
+  const mask: number[] = [];
+  for (const ex of examples) {
+    for (let i = 0; i < ex.inputIds.length; i++) {
+      ids.push(ex.inputIds[i]);
+      labels.push(ex.labels[i]);
+      mask.push(ex.attentionMask?.[i] ?? 1);
+    }
+    if (ex.inputIds.at(-1) !== eosTokenId) {
+      ids.push(eosTokenId);
+      labels.push(eosTokenId);
+      mask.push(1);
+    }
+  }
+  const blocks: TokenizedExample[] = [];
+  for (let s = 0; s < ids.length; s += blockSize) {
+    const e = Math.min(s + blockSize, ids.length);
+    blocks.push({ inputIds: ids.slice(s, e), labels: labels.slice(s, e), attentionMask: mask.slice(s, e) });
+  }
+  return blocks;
+}
+
+/**
+ * Tokenize examples into training sequences: truncated to `maxSeqLength` (keeping the start, as HF does) or packed
+ * into blocks of that length. Sequences without any trained label are dropped and counted.
+ */
+export function prepareSequences(examples: Example[], tokenizer: TextTokenizer, opts: SequenceOptions): PreparedSequences {
+  if (!Number.isInteger(opts.maxSeqLength) || opts.maxSeqLength < 2) {
+    throw new UserError(`maxSeqLength must be an integer >= 2, got ${opts.maxSeqLength}`);
+  }
+  const skipped: Record<string, number> = {};
+  let truncated = 0;
+  const encoded: TokenizedExample[] = [];
+  examples.forEach((example, n) => {
+    const ex = encodeExample(example, tokenizer, opts.completionOnly);
+    if (opts.vocabSize !== undefined) {
+      const bad = ex.inputIds.find((id) => id >= opts.vocabSize!);
+      if (bad !== undefined) throw new UserError(`example ${n + 1}: token id ${bad} is outside the model's vocabulary (${opts.vocabSize})`);
+    }
+    if (!opts.packing && ex.inputIds.length > opts.maxSeqLength) {
+      truncated++;
+      ex.inputIds = ex.inputIds.slice(0, opts.maxSeqLength);
+      ex.labels = ex.labels.slice(0, opts.maxSeqLength);
+      if (ex.attentionMask) ex.attentionMask = ex.attentionMask.slice(0, opts.maxSeqLength);
+    }
+    if (hasTrainedLabel(ex.labels)) encoded.push(ex);
+    else skip(skipped, "no_trained_tokens");
+  });
+  let sequences = encoded;
+  if (opts.packing) {
+    sequences = pack(encoded, opts.maxSeqLength, tokenizer.eosTokenId).filter((b) => {
+      const keep = hasTrainedLabel(b.labels);
+      if (!keep) skip(skipped, "packed_block_without_trained_tokens");
+      return keep;
+    });
+  }
+  if (sequences.length === 0) {
+    const why = Object.entries(skipped).map(([k, n]) => `${k} ${n}`).join(", ");
+    throw new UserError(`no training sequences: all ${examples.length} examples were dropped (${why})`);
+  }
+  let tokens = 0;
+  let trainedTokens = 0;
+  for (const s of sequences) {
+    tokens += s.inputIds.length;
+    for (let i = 1; i < s.labels.length; i++) if (s.labels[i] !== IGNORE_INDEX) trainedTokens++;
+  }
+  return { sequences, counts: { examples: examples.length, sequences: sequences.length, truncated, tokens, trainedTokens, skipped } };
+}

@@ -1,0 +1,128 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
+import { UserError } from "../model/errors.js";
+
+/** One JSON value of a data file, with where it came from for error messages ("data.jsonl line 7"). */
+export interface Row {
+  value: unknown;
+  where: string;
+}
+
+async function checkFile(file: string): Promise<void> {
+  const info = await stat(file).catch(() => null);
+  if (!info) throw new UserError(`data file ${file} does not exist`);
+  if (!info.isFile()) throw new UserError(`data file ${file} is not a file`);
+  if (info.size === 0) throw new UserError(`data file ${file} is empty`);
+}
+
+function openText(file: string): Readable {
+  const raw = createReadStream(file);
+  if (!file.endsWith(".gz")) return raw;
+  const gunzip = createGunzip();
+  raw.on("error", (err) => gunzip.destroy(err));
+  return raw.pipe(gunzip);
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${where}: malformed JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Split a JSON array into its elements by scanning brackets and strings, so a malformed element is reported at its
+ * own line (V8's JSON.parse messages do not always say where).
+ */
+function* arrayElements(file: string, text: string, firstLine: number): Generator<{ json: string; line: number }> {
+  let line = firstLine;
+  let i = text.indexOf("[") + 1;
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  let startLine = line;
+  let closed = false;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\n") line++;
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (start < 0 && /\s/.test(c)) continue;
+    if (start < 0 && c === "]") {
+      closed = true;
+      break;
+    }
+    if (start < 0) {
+      start = i;
+      startLine = line;
+    }
+    if (c === '"') inString = true;
+    else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || (c === "]" && depth > 0)) depth--;
+    else if (depth === 0 && (c === "," || c === "]")) {
+      yield { json: text.slice(start, i), line: startLine };
+      start = -1;
+      closed = c === "]";
+      if (closed) break;
+    }
+  }
+  if (start >= 0 || !closed || text.slice(i + 1).trim() !== "") {
+    throw new UserError(`${file} line ${start >= 0 ? startLine : line}: malformed JSON array`);
+  }
+}
+
+/**
+ * Stream the rows of a data file: JSON Lines (one object a line, read line by line so large files are fine) or one
+ * JSON array; either may be gzipped (`.gz`). Blank lines are ignored; a line that is not JSON is a UserError naming it.
+ */
+export async function* readRows(file: string): AsyncGenerator<Row> {
+  await checkFile(file);
+  const input = openText(file);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  let arrayStart = 0;
+  const arrayLines: string[] = [];
+  let any = false;
+  try {
+    for await (const rawLine of lines) {
+      lineNo++;
+      const line = lineNo === 1 ? rawLine.replace(/^\uFEFF/, "") : rawLine;
+      if (arrayStart > 0) {
+        arrayLines.push(line);
+        continue;
+      }
+      const trimmed = line.trim();
+      if (trimmed === "") continue;
+      if (!any && trimmed.startsWith("[")) {
+        arrayStart = lineNo;
+        arrayLines.push(line);
+        continue;
+      }
+      any = true;
+      yield { value: parseJson(trimmed, `${file} line ${lineNo}`), where: `${file} line ${lineNo}` };
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if ((err as NodeJS.ErrnoException).code?.startsWith("Z_")) throw new UserError(`${file} is not valid gzip data`);
+    throw err;
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  if (arrayStart > 0) {
+    for (const el of arrayElements(file, arrayLines.join("\n"), arrayStart)) {
+      any = true;
+      yield { value: parseJson(el.json, `${file} line ${el.line}`), where: `${file} line ${el.line}` };
+    }
+    if (!any) throw new UserError(`data file ${file} is empty (an empty JSON array)`);
+    return;
+  }
+  if (!any) throw new UserError(`data file ${file} is empty (no rows)`);
+}
