@@ -1,0 +1,289 @@
+/**
+ * Phi (HF `PhiForCausalLM`, transformers' modeling_phi.py) on tfjs, one block per HF module:
+ *   x = embed_tokens(ids)
+ *   each layer: h = input_layernorm(x); x = dense(attn(h)) + fc2(gelu_new(fc1(h))) + x
+ *   logits = lm_head(final_layernorm(x))
+ * Hidden states travel as 2-D [B*T, hidden] so every linear is one plain 2-D product (see ops.ts).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { headDim, rotaryDim, type PhiConfig } from "../../model/config.js";
+import { UserError } from "../../model/errors.js";
+import { denseWeight, linear, type FrozenWeight } from "./ops.js";
+import { nf4Weight } from "./nf4-linear.js";
+
+/** Reads one checkpoint tensor by its HF name, as float32 in the stored layout. */
+export type WeightLoader = (name: string) => Promise<Float32Array>;
+
+/** A LoRA (or any) branch: its result is added to the output of the linear layer it is keyed by. */
+export type Adapter = (x: tf.Tensor2D) => tf.Tensor2D;
+
+export type Quant = "none" | "nf4";
+
+export interface PhiLoadOptions {
+  /** "nf4": the six linears of every layer held as NF4 (embedding and lm_head stay float32, as in QLoRA). */
+  quant?: Quant;
+  /** Double-quantize the NF4 constants (default true). */
+  doubleQuant?: boolean;
+}
+
+/** Token ids [B][T]; optional attention mask (1 = token, 0 = padding) and position ids, both [B][T]. */
+export interface TokenBatch {
+  inputIds: number[][];
+  attentionMask?: number[][];
+  positionIds?: number[][];
+}
+
+export interface ForwardOptions {
+  /** Keyed by HF module path, e.g. "model.layers.0.self_attn.q_proj" or "model.layers.3.mlp.fc1". */
+  adapters?: Map<string, Adapter>;
+  /** Phi's dropouts are 0 in every published config; adapters read this for their own dropout. */
+  training?: boolean;
+}
+
+/** Per-batch tensors shared by all layers; `dispose()` when the batch is done. */
+export interface LayerContext extends ForwardOptions {
+  batch: number;
+  seq: number;
+  /** Additive attention bias [B, 1, T, T]: 0 where allowed, float32 min where causal or padding masks it. */
+  mask: tf.Tensor4D;
+  /** Rotary tables [B, T, 1, rot]. */
+  cos: tf.Tensor4D;
+  sin: tf.Tensor4D;
+  dispose(): void;
+}
+
+export const LINEAR_MODULES = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.dense", "mlp.fc1", "mlp.fc2"] as const;
+type LinearModule = (typeof LINEAR_MODULES)[number];
+
+interface DecoderLayerWeights {
+  lnWeight: tf.Tensor1D;
+  lnBias: tf.Tensor1D;
+  linears: Record<LinearModule, FrozenWeight>;
+}
+
+const FLOAT32_MIN = -3.4028234663852886e38; // torch.finfo(float32).min, HF's masked value
+
+export class PhiModel {
+  private constructor(
+    readonly config: PhiConfig,
+    readonly quant: Quant,
+    private readonly embedTokens: tf.Tensor2D,
+    private readonly layers: DecoderLayerWeights[],
+    private readonly finalLnWeight: tf.Tensor1D,
+    private readonly finalLnBias: tf.Tensor1D,
+    private readonly lmHead: FrozenWeight,
+  ) {}
+
+  /** Build the model tensor by tensor from `load`; with NF4 each linear is quantized as soon as it is read. */
+  static async load(config: PhiConfig, load: WeightLoader, opts: PhiLoadOptions = {}): Promise<PhiModel> {
+    const quant = opts.quant ?? "none";
+    const h = config.hidden_size, m = config.intermediate_size, v = config.vocab_size;
+    const read = async (name: string, shape: number[]): Promise<Float32Array> => {
+      const data = await load(name);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== n) throw new UserError(`tensor ${name}: expected shape [${shape.join(", ")}] (${n} values), got ${data.length} values`);
+      return data;
+    };
+    // everything built so far, disposed if a later tensor turns out missing or mis-shaped
+    const built: { dispose(): void }[] = [];
+    const keep = <T extends { dispose(): void }>(t: T): T => (built.push(t), t);
+    const linearWeight = async (prefix: string, out: number, inp: number, quantize: boolean): Promise<FrozenWeight> => {
+      const w = await read(`${prefix}.weight`, [out, inp]);
+      const b = await read(`${prefix}.bias`, [out]);
+      return keep(quantize ? nf4Weight(w, out, inp, b, { doubleQuant: opts.doubleQuant ?? true }) : denseWeight(w, out, inp, b));
+    };
+    const vector = async (name: string, n: number) => keep(tf.tensor1d(await read(name, [n])));
+    try {
+      const embedData = await read("model.embed_tokens.weight", [v, h]);
+      const embedTokens = keep(tf.tensor2d(embedData, [v, h]));
+      const shapes: Record<LinearModule, [number, number]> = {
+        "self_attn.q_proj": [h, h], "self_attn.k_proj": [h, h], "self_attn.v_proj": [h, h], "self_attn.dense": [h, h],
+        "mlp.fc1": [m, h], "mlp.fc2": [h, m],
+      };
+      const layers: DecoderLayerWeights[] = [];
+      for (let i = 0; i < config.num_hidden_layers; i++) {
+        const p = `model.layers.${i}`;
+        const linears = {} as Record<LinearModule, FrozenWeight>;
+        for (const mod of LINEAR_MODULES) linears[mod] = await linearWeight(`${p}.${mod}`, ...shapes[mod], quant === "nf4");
+        layers.push({ lnWeight: await vector(`${p}.input_layernorm.weight`, h), lnBias: await vector(`${p}.input_layernorm.bias`, h), linears });
+      }
+      const finalLnWeight = await vector("model.final_layernorm.weight", h);
+      const finalLnBias = await vector("model.final_layernorm.bias", h);
+      // lm_head stays in full precision (bitsandbytes QLoRA skips it too); tied checkpoints reuse the embedding
+      const lmHead = config.tie_word_embeddings
+        ? keep(denseWeight(embedData, v, h, await read("lm_head.bias", [v])))
+        : await linearWeight("lm_head", v, h, false);
+      return new PhiModel(config, quant, embedTokens, layers, finalLnWeight, finalLnBias, lmHead);
+    } catch (e) {
+      for (const t of built) t.dispose();
+      throw e;
+    }
+  }
+
+  /** Bytes held by the weights: the six linears of every layer, and everything else. */
+  weightBytes(): { linears: number; other: number } {
+    const h = this.config.hidden_size, v = this.config.vocab_size;
+    let linears = 0;
+    for (const l of this.layers) for (const mod of LINEAR_MODULES) linears += l.linears[mod].bytes;
+    const other = (v * h + this.config.num_hidden_layers * 2 * h + 2 * h) * 4 + this.lmHead.bytes;
+    return { linears, other };
+  }
+
+  /** Logits [B, T, vocab] for a batch. */
+  forward(batch: TokenBatch, opts: ForwardOptions = {}): tf.Tensor3D {
+    const ctx = this.context(batch, opts);
+    try {
+      return tf.tidy(() => {
+        let x = this.embed(batch);
+        for (let i = 0; i < this.layers.length; i++) x = this.decoderLayer(i, x, ctx);
+        return this.logits(x, ctx);
+      });
+    } finally {
+      ctx.dispose();
+    }
+  }
+
+  /** Validate the batch and build the attention bias and rotary tables for it. */
+  context(batch: TokenBatch, opts: ForwardOptions = {}): LayerContext {
+    const { inputIds } = batch;
+    const B = inputIds.length, T = inputIds[0]?.length ?? 0;
+    if (B === 0 || T === 0) throw new UserError("input_ids: expected a non-empty [batch, seq] array");
+    const maskRows = batch.attentionMask ?? inputIds.map((row) => row.map(() => 1));
+    checkRect("input_ids", inputIds, B, T, (id) => Number.isInteger(id) && id >= 0 && id < this.config.vocab_size, `an integer in [0, ${this.config.vocab_size})`);
+    checkRect("attention_mask", maskRows, B, T, (x) => x === 0 || x === 1, "0 or 1");
+    // HF's generate: position_ids = cumsum(attention_mask) - 1, padding positions set to 1
+    const positions = batch.positionIds ?? maskRows.map((row) => {
+      let seen = 0;
+      return row.map((x) => (x === 1 ? seen++ : 1));
+    });
+    checkRect("position_ids", positions, B, T, (p) => Number.isInteger(p) && p >= 0, "a non-negative integer");
+
+    const bias = new Float32Array(B * T * T);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < T; i++) {
+        for (let j = 0; j < T; j++) if (j > i || maskRows[b][j] === 0) bias[(b * T + i) * T + j] = FLOAT32_MIN;
+      }
+    }
+    const { cos, sin } = rotaryTables(positions, rotaryDim(this.config), this.config.rope_theta);
+    const rot = rotaryDim(this.config);
+    const mask = tf.tensor4d(bias, [B, 1, T, T]);
+    const cosT = tf.tensor4d(cos, [B, T, 1, rot]);
+    const sinT = tf.tensor4d(sin, [B, T, 1, rot]);
+    return {
+      ...opts,
+      batch: B,
+      seq: T,
+      mask,
+      cos: cosT,
+      sin: sinT,
+      dispose: () => tf.dispose([mask, cosT, sinT]),
+    };
+  }
+
+  /** embed_tokens: [B*T, hidden]. */
+  embed(batch: TokenBatch): tf.Tensor2D {
+    return tf.tidy(() => tf.gather(this.embedTokens, tf.tensor1d(batch.inputIds.flat(), "int32")));
+  }
+
+  /** PhiDecoderLayer: attention and MLP both read input_layernorm(x); their sum joins the residual. */
+  decoderLayer(i: number, x: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    return tf.tidy(() => {
+      const l = this.layers[i];
+      const h = layerNorm(x, l.lnWeight, l.lnBias, this.config.layer_norm_eps);
+      const attn = this.attention(i, h, ctx);
+      const mlp = this.proj(i, "mlp.fc2", geluNew(this.proj(i, "mlp.fc1", h, ctx)), ctx);
+      return tf.addN([attn, mlp, x]) as tf.Tensor2D;
+    });
+  }
+
+  /** final_layernorm then lm_head: [B, T, vocab]. */
+  logits(x: tf.Tensor2D, ctx: LayerContext): tf.Tensor3D {
+    return tf.tidy(() => {
+      const h = layerNorm(x, this.finalLnWeight, this.finalLnBias, this.config.layer_norm_eps);
+      return linear(h, this.lmHead).reshape([ctx.batch, ctx.seq, this.config.vocab_size]);
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([this.embedTokens, this.finalLnWeight, this.finalLnBias]);
+    this.lmHead.dispose();
+    for (const l of this.layers) {
+      tf.dispose([l.lnWeight, l.lnBias]);
+      for (const mod of LINEAR_MODULES) l.linears[mod].dispose();
+    }
+  }
+
+  /** One linear layer plus the adapter registered under its HF module path. */
+  private proj(i: number, mod: LinearModule, x: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    const y = linear(x, this.layers[i].linears[mod]);
+    const adapter = ctx.adapters?.get(`model.layers.${i}.${mod}`);
+    return adapter ? tf.add(y, adapter(x)) : y;
+  }
+
+  /** PhiAttention: partial rotary on q and k, scores / sqrt(head_dim), causal + padding bias, softmax, dense. */
+  private attention(i: number, h: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    const { batch: B, seq: T } = ctx;
+    const nh = this.config.num_attention_heads, hd = headDim(this.config);
+    const heads = (t: tf.Tensor2D) => t.reshape([B, T, nh, hd]) as tf.Tensor4D;
+    // [B, T, nh, hd] -> [B*nh, T, hd]
+    const perHead = (t: tf.Tensor4D) => t.transpose([0, 2, 1, 3]).reshape([B * nh, T, hd]) as tf.Tensor3D;
+    const q = applyRotary(heads(this.proj(i, "self_attn.q_proj", h, ctx)), ctx.cos, ctx.sin);
+    const k = applyRotary(heads(this.proj(i, "self_attn.k_proj", h, ctx)), ctx.cos, ctx.sin);
+    const v = heads(this.proj(i, "self_attn.v_proj", h, ctx));
+    // batched products take wasm's slow path whatever their layout (per-head 2-D ones are no faster: bench:forward's
+    // matMul table); at Phi's sizes they are a small share next to the linears
+    const scores = tf.matMul(perHead(q), perHead(k), false, true).mul(1 / Math.sqrt(hd)).reshape([B, nh, T, T]).add(ctx.mask);
+    const probs = tf.softmax(scores).reshape([B * nh, T, T]) as tf.Tensor3D;
+    const out = tf.matMul(probs, perHead(v)).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, nh * hd]) as tf.Tensor2D;
+    return this.proj(i, "self_attn.dense", out, ctx);
+  }
+}
+
+function checkRect(field: string, rows: number[][], B: number, T: number, ok: (x: number) => boolean, expected: string): void {
+  if (rows.length !== B) throw new UserError(`${field}: expected ${B} rows, got ${rows.length}`);
+  for (let b = 0; b < B; b++) {
+    if (rows[b].length !== T) throw new UserError(`${field}[${b}]: expected ${T} values, got ${rows[b].length}`);
+    for (let t = 0; t < T; t++) if (!ok(rows[b][t])) throw new UserError(`${field}[${b}][${t}] = ${rows[b][t]}: expected ${expected}`);
+  }
+}
+
+/**
+ * PhiRotaryEmbedding in float32 as torch computes it: inv_freq = 1/theta^(2i/rot), freqs = pos·inv_freq,
+ * cos/sin of cat(freqs, freqs). Returns [B, T, rot] tables.
+ */
+export function rotaryTables(positions: number[][], rot: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = rot / 2;
+  const invFreq = Float32Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / rot))));
+  const rows = positions.flat();
+  const cos = new Float32Array(rows.length * rot), sin = new Float32Array(rows.length * rot);
+  rows.forEach((pos, r) => {
+    for (let i = 0; i < half; i++) {
+      const f = Math.fround(pos * invFreq[i]);
+      cos[r * rot + i] = cos[r * rot + half + i] = Math.cos(f);
+      sin[r * rot + i] = sin[r * rot + half + i] = Math.sin(f);
+    }
+  });
+  return { cos, sin };
+}
+
+/** q·cos + rotate_half(q)·sin on the first `rot` dims of each head (rotate_half(x) = cat(-x2, x1)); the rest pass through. */
+export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  const [B, T, nh, hd] = x.shape;
+  const rot = cos.shape[3];
+  const xRot = rot === hd ? x : x.slice([0, 0, 0, 0], [B, T, nh, rot]);
+  const x1 = xRot.slice([0, 0, 0, 0], [B, T, nh, rot / 2]);
+  const x2 = xRot.slice([0, 0, 0, rot / 2], [B, T, nh, rot / 2]);
+  const rotated = tf.add(tf.mul(xRot, cos), tf.mul(tf.concat([tf.neg(x2), x1], 3), sin));
+  return (rot === hd ? rotated : tf.concat([rotated, x.slice([0, 0, 0, rot], [B, T, nh, hd - rot])], 3)) as tf.Tensor4D;
+}
+
+function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), weight), bias) as tf.Tensor2D;
+}
+
+/** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+function geluNew(x: tf.Tensor2D): tf.Tensor2D {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))));
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner))) as tf.Tensor2D;
+}

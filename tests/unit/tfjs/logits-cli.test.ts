@@ -1,0 +1,71 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { registerLogits } from "../../../src/cli/commands/logits.js";
+import { presetConfig } from "../../../src/model/config.js";
+import { writeCheckpoint } from "../../../src/model/checkpoint.js";
+import { loaderOf, randomWeights, referenceLogits, relativeError } from "./reference.js";
+
+const config = presetConfig("tiny", { vocab_size: 120, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 2 });
+const weights = randomWeights(config, 21);
+let dir = "";
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), "tg-"));
+  await writeCheckpoint(dir, config, loaderOf(weights), { dtype: "F32" });
+});
+afterAll(async () => {
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Run `tunegraph logits ...args` in-process; returns stdout, stderr and the exit code if it exited. */
+async function cli(args: string[]): Promise<{ out: string; err: string; code: number | null }> {
+  let out = "", err = "", code: number | null = null;
+  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  vi.spyOn(process, "exit").mockImplementation(((c: number) => {
+    code = c;
+    throw new Error("exit");
+  }) as never);
+  const program = new Command("tunegraph").exitOverride();
+  registerLogits(program);
+  await program.parseAsync(["node", "tunegraph", "logits", ...args]).catch((e: Error) => {
+    if (e.message !== "exit") throw e;
+  });
+  vi.restoreAllMocks();
+  return { out, err, code };
+}
+
+describe("tunegraph logits", () => {
+  it("prints the logits of every position as JSON, matching the reference forward", async () => {
+    const ids = [15, 99, 3, 64];
+    const { out, code } = await cli(["--model", dir, "--ids", ids.join(","), "--json"]);
+    expect(code).toBeNull();
+    const { logits } = JSON.parse(out) as { logits: number[][] };
+    expect(logits.length).toBe(4);
+    expect(logits[0].length).toBe(120);
+    const ref = referenceLogits(config, weights, ids).flatMap((r) => Array.from(r));
+    expect(relativeError(logits.flat(), ref)).toBeLessThan(1e-4);
+  });
+
+  it("runs with --quant nf4 and prints a summary without --json", async () => {
+    const { out, code } = await cli(["--model", dir, "--ids", "1,2,3", "--quant", "nf4"]);
+    expect(code).toBeNull();
+    expect(out).toMatch(/^logits: 3 positions x 120 \(engine \w+, quant nf4\)/);
+    expect(out.split("\n").filter((l) => /^ {2}\d id \d+: top /.test(l)).length).toBe(3);
+  });
+
+  it("rejects bad ids with one line naming the flag or the id", async () => {
+    const bad = await cli(["--model", dir, "--ids", "1,x,3", "--json"]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe('tunegraph: --ids: "x" (item 2) is not a token id: expected comma-separated non-negative integers\n');
+    const range = await cli(["--model", dir, "--ids", "1,120", "--json"]);
+    expect(range.code).toBe(1);
+    expect(range.err).toBe("tunegraph: input_ids[0][1] = 120: expected an integer in [0, 120)\n");
+  });
+});
