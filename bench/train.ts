@@ -1,0 +1,141 @@
+/**
+ * `npm run bench:train [-- --quick]`: LoRA training steps on the tfjs engines that load here.
+ * For the tiny preset and a mid-size Phi (hidden 512, 8 layers, seq 256, batch 4), full-precision and NF4 bases
+ * (LoRA r 8 on q_proj/v_proj, 8-bit AdamW, as the reference job): seconds per step, trained tokens/s, model FLOPs
+ * per step against the engine's measured matMul peak (utilization), tensor memory and peak RSS (each configuration
+ * in its own child process). Prints a table; writes bench/results/train-<date>[-quick].json.
+ *
+ * Model FLOPs of one step: the frozen linears cost 2·P·tokens forward and 2·P·tokens for the input gradients
+ * (LoRA needs no weight gradients of the base), i.e. 4·P·tokens; attention (QKᵀ and PV, 4·T²·hidden per sequence and
+ * layer forward, twice that backward) adds 12·B·T²·hidden·layers. LoRA's own products are negligible at r 8.
+ */
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs";
+import { availableEngines, switchEngine, type EngineName } from "../src/backends/tfjs/engine.js";
+import { createLora } from "../src/backends/tfjs/lora.js";
+import { PhiModel, type Quant } from "../src/backends/tfjs/phi.js";
+import { microStep } from "../src/backends/tfjs/step.js";
+import { applyUpdate, makeOptimizer } from "../src/backends/tfjs/trainer.js";
+import { DEFAULT_HYPERPARAMETERS } from "../src/backends/types.js";
+import { presetConfig, type PhiConfig } from "../src/model/config.js";
+import { Rng } from "../src/model/random.js";
+import { runNodeChild } from "./lib/child.js";
+import { tfjsMatMulPeak } from "./lib/peak.js";
+import { median, printTable, writeResults, type Cell } from "./lib/report.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+
+const MODELS: Record<string, PhiConfig> = {
+  tiny: presetConfig("tiny"),
+  "mid (512 x 8)": presetConfig("tiny", { hidden_size: 512, intermediate_size: 2048, num_hidden_layers: 8, num_attention_heads: 8 }),
+};
+
+interface StepRow {
+  engine: EngineName;
+  model: string;
+  quant: Quant;
+  batch: number;
+  seq: number;
+  steps: number;
+  secondsPerStep: number;
+  tokensPerSecond: number;
+  gflopPerStep: number;
+  gflops: number;
+  peakGflops: number;
+  utilization: number;
+  weightBytes: number;
+  tensorBytes: number;
+  peakRssBytes?: number;
+}
+
+/** Linear weights that stay frozen and are multiplied every step: six per layer and lm_head. */
+function frozenLinearParams(c: PhiConfig): number {
+  const h = c.hidden_size, m = c.intermediate_size;
+  return c.num_hidden_layers * (4 * h * h + 2 * h * m) + c.vocab_size * h;
+}
+
+function stepFlops(c: PhiConfig, batch: number, seq: number): number {
+  return 4 * frozenLinearParams(c) * batch * seq + 12 * batch * seq * seq * c.hidden_size * c.num_hidden_layers;
+}
+
+/** Weights from a cheap seeded generator: a benchmark needs shapes, not a trained model. */
+function randomLoader(config: PhiConfig) {
+  const rng = new Rng(1, "bench");
+  return async (name: string): Promise<Float32Array> => {
+    const h = config.hidden_size, m = config.intermediate_size, v = config.vocab_size;
+    const n = name.includes("embed_tokens") || name === "lm_head.weight" ? v * h
+      : name === "lm_head.bias" ? v
+      : /fc[12]\.weight/.test(name) ? m * h
+      : name.includes("fc1.bias") ? m
+      : /(q_proj|k_proj|v_proj|dense)\.weight/.test(name) ? h * h
+      : h;
+    const out = new Float32Array(n);
+    if (name.includes("layernorm.weight")) return out.fill(1);
+    for (let i = 0; i < n; i++) out[i] = (rng.next() - 0.5) * 0.04;
+    return out;
+  };
+}
+
+/** Child part: time training steps of one configuration. */
+async function partSteps(engine: EngineName, label: string, quant: Quant): Promise<void> {
+  await switchEngine(engine);
+  const config = MODELS[label];
+  const [batch, seq] = quick ? (label === "tiny" ? [2, 64] : [1, 64]) : [4, label === "tiny" ? 128 : 256];
+  const steps = quick ? 2 : label === "tiny" ? 10 : 3;
+  const peak = await tfjsMatMulPeak({ engine, size: quick ? 512 : 1024, repetitions: quick ? 2 : 5 });
+  const model = await PhiModel.load(config, randomLoader(config), { quant });
+  const hp = DEFAULT_HYPERPARAMETERS;
+  const lora = createLora(config, hp, 1);
+  const vars = lora.flatMap((l) => [l.at, l.bt]);
+  const params = vars.map((v) => (v.dataSync() as Float32Array).slice());
+  const optimizer = makeOptimizer(hp, params.map((p) => p.length));
+  const rng = new Rng(2, "tokens");
+  const ids = Int32Array.from({ length: batch * seq }, () => rng.int(config.vocab_size));
+  const b = { inputIds: ids, labels: ids, attentionMask: new Int32Array(batch * seq).fill(1), batchSize: batch, seqLen: seq, tokens: batch * seq };
+  const times: number[] = [];
+  for (let s = 0; s <= steps; s++) {
+    const t0 = performance.now();
+    const seeds = lora.map(() => rng.nextUint32());
+    const r = microStep(model, lora, b, 1, seeds, false);
+    applyUpdate(vars, params, r.grads, optimizer, hp.learningRate, hp.maxGradNorm);
+    if (s > 0) times.push((performance.now() - t0) / 1000); // the first step warms up kernels
+  }
+  const secondsPerStep = median(times);
+  const flops = stepFlops(config, batch, seq);
+  const w = model.weightBytes();
+  const row: StepRow = {
+    engine, model: label, quant, batch, seq, steps, secondsPerStep, tokensPerSecond: (batch * seq) / secondsPerStep,
+    gflopPerStep: flops / 1e9, gflops: flops / secondsPerStep / 1e9, peakGflops: peak.bestGflops,
+    utilization: flops / secondsPerStep / 1e9 / peak.bestGflops, weightBytes: w.linears + w.other, tensorBytes: tf.memory().numBytes,
+  };
+  lora.forEach((l) => l.dispose());
+  model.dispose();
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+}
+
+async function main(): Promise<void> {
+  if (arg("--part") === "steps") return partSteps(arg("--engine") as EngineName, arg("--model")!, arg("--quant") as Quant);
+  const script = fileURLToPath(import.meta.url);
+  const rows: StepRow[] = [];
+  for (const engine of await availableEngines()) {
+    for (const label of Object.keys(MODELS)) {
+      for (const quant of ["none", "nf4"] as const) {
+        if (engine === "cpu" && label !== "tiny") continue; // plain cpu: ~40x slower than wasm
+        const r = await runNodeChild(script, ["--part", "steps", "--engine", engine, "--model", label, "--quant", quant, ...(quick ? ["--quick"] : [])]);
+        if (r.status !== 0) throw new Error(`${engine} ${label} ${quant}: ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
+        rows.push({ ...(JSON.parse(r.stdout.trim().split("\n").at(-1)!) as StepRow), peakRssBytes: r.peakRssBytes });
+      }
+    }
+  }
+  const mb = (b: number | undefined) => (b === undefined ? null : b / 2 ** 20);
+  printTable("LoRA training step (r 8 on q_proj,v_proj, adamw8bit; median, first step excluded)",
+    ["engine", "model", "quant", "batch x seq", "s/step", "tokens/s", "GFLOP/step", "GFLOP/s", "peak GFLOP/s", "util", "weights MB", "tensors MB", "peak RSS MB"],
+    rows.map((r): Cell[] => [r.engine, r.model, r.quant, `${r.batch} x ${r.seq}`, r.secondsPerStep, r.tokensPerSecond, r.gflopPerStep, r.gflops, r.peakGflops, r.utilization, mb(r.weightBytes), mb(r.tensorBytes), mb(r.peakRssBytes)]));
+  const date = new Date().toISOString().slice(0, 10);
+  const file = await writeResults(`train-${date}${quick ? "-quick" : ""}`, { mode: quick ? "quick" : "full", steps: rows });
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+await main();

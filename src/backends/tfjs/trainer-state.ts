@@ -1,0 +1,93 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../../model/errors.js";
+import { SafetensorsFile, writeSafetensors } from "../../model/safetensors.js";
+import type { TrainingHyperparameters } from "../types.js";
+import type { StateTensor } from "./optim/types.js";
+
+export const TRAINER_STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+
+export interface LogEntry {
+  step: number;
+  loss: number;
+  grad_norm: number;
+  learning_rate: number;
+  epoch: number;
+}
+
+export interface RunningMean {
+  sum: number;
+  count: number;
+}
+
+/**
+ * HF Trainer's `trainer_state.json` fields, plus what HF keeps in rng_state.pth / optimizer.pt / scheduler.pt, so
+ * that a resumed run continues the uninterrupted run exactly.
+ */
+export interface TrainerState {
+  global_step: number;
+  epoch: number;
+  max_steps: number;
+  logging_steps: number;
+  save_steps: number;
+  train_batch_size: number;
+  log_history: LogEntry[];
+  rng_state: unknown;
+  data_state: unknown;
+  optimizer_step: number;
+  param_names: string[];
+  loss_window: RunningMean;
+  loss_total: RunningMean;
+  samples_seen: number;
+  hyperparameters: TrainingHyperparameters;
+}
+
+/** Write trainer_state.json and the optimizer moments (safetensors) into a checkpoint dir. */
+export async function saveTrainerState(dir: string, state: TrainerState, moments: StateTensor[]): Promise<void> {
+  await writeSafetensors(join(dir, OPTIMIZER_FILE), moments, { format: "tunegraph-optimizer" });
+  await writeFile(join(dir, TRAINER_STATE_FILE), JSON.stringify(state, null, 2) + "\n");
+}
+
+export async function loadTrainerState(dir: string): Promise<{ state: TrainerState; moments: Map<string, Float32Array | Uint8Array> }> {
+  const path = join(dir, TRAINER_STATE_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new UserError(`resumeFrom ${dir}: no ${TRAINER_STATE_FILE}: not a checkpoint written by tunegraph train`, "NOT_FOUND");
+  }
+  let state: TrainerState;
+  try {
+    state = JSON.parse(text) as TrainerState;
+  } catch (e) {
+    throw new UserError(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+  if (!Number.isInteger(state.global_step) || !Array.isArray(state.param_names) || typeof state.hyperparameters !== "object") {
+    throw new UserError(`${path}: missing global_step, param_names or hyperparameters`);
+  }
+  const file = await SafetensorsFile.open(join(dir, OPTIMIZER_FILE));
+  const moments = new Map<string, Float32Array | Uint8Array>();
+  try {
+    for (const name of file.names()) {
+      moments.set(name, file.info(name).dtype === "U8" ? await file.readRaw(name) : await file.readFloat32(name));
+    }
+  } finally {
+    await file.close();
+  }
+  return { state, moments };
+}
+
+/** Hyperparameters that shape the run: a resumed run must use the same ones. */
+const MUST_MATCH: (keyof TrainingHyperparameters)[] = [
+  "r", "loraAlpha", "loraDropout", "targetModules", "useRslora", "batchSize", "gradientAccumulationSteps", "optim",
+  "scheduler", "learningRate", "warmupSteps", "warmupRatio", "maxSeqLength", "packing", "completionOnly", "seed", "quant",
+];
+
+export function checkResumable(saved: TrainingHyperparameters, now: TrainingHyperparameters, dir: string): void {
+  for (const k of MUST_MATCH) {
+    if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
+      throw new UserError(`resumeFrom ${dir}: ${k} was ${JSON.stringify(saved[k])} in that run, now ${JSON.stringify(now[k])}: resume with the same value`);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import path from "node:path";
+import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { registerLogits } from "../../../src/cli/commands/logits.js";
+import { registerTrain } from "../../../src/cli/commands/train.js";
+import { mergeAdapter } from "../../../src/model/merge.js";
+import { fixture } from "./fixtures.js";
+
+let f: Awaited<ReturnType<typeof fixture>>;
+
+beforeAll(async () => {
+  f = await fixture();
+});
+afterAll(() => f.done());
+
+/** Run `tunegraph <args>` in-process; stdout, stderr and the exit code if it exited. */
+async function cli(args: string[]): Promise<{ out: string; err: string; code: number | null }> {
+  let out = "", err = "", code: number | null = null;
+  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  vi.spyOn(process, "exit").mockImplementation(((c: number) => {
+    code = c;
+    throw new Error("exit");
+  }) as never);
+  const program = new Command("tunegraph").exitOverride();
+  registerTrain(program);
+  registerLogits(program);
+  try {
+    await program.parseAsync(["node", "tunegraph", ...args]).catch((e: Error) => {
+      if (e.message !== "exit") throw e;
+    });
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return { out, err, code };
+}
+
+const logits = (out: string) => (JSON.parse(out) as { logits: number[][] }).logits.flat();
+function relErr(a: number[], b: number[]): number {
+  let d = 0, s = 0;
+  a.forEach((x, i) => ((d += (x - b[i]) ** 2), (s += b[i] ** 2)));
+  return Math.sqrt(d / s);
+}
+
+describe("tunegraph train / logits --adapter", () => {
+  it("train --json prints one object per event; logits --adapter equals the merged model", async () => {
+    const outDir = path.join(f.root, "run");
+    const r = await cli(["train", "--model", f.modelDir, "--data", f.dataPath, "--out", outDir, "--max-steps", "4", "--logging-steps", "2",
+      "--save-steps", "2", "--batch-size", "2", "--max-seq-len", "64", "--lr", "0.03", "--targets", "q_proj,v_proj,fc1", "--json"]);
+    expect(r.code).toBeNull();
+    const events = r.out.trim().split("\n").map((l) => JSON.parse(l) as { type: string; step?: number });
+    expect(events.map((e) => `${e.type}${e.step ?? ""}`)).toEqual(["start", "metric2", "checkpoint2", "metric4", "checkpoint4", "summary"]);
+    expect(events[1]).toMatchObject({ step: 2, epoch: 1 });
+    expect(Object.keys(events[1]).sort()).toEqual(["epoch", "gradNorm", "learningRate", "loss", "step", "tokensPerSecond", "type"]);
+    expect(events[5]).toMatchObject({ type: "summary", status: "completed", globalStep: 4, adapterDir: path.join(outDir, "adapter") });
+
+    const ids = ["--ids", "15496,995,11,318,257"];
+    const base = await cli(["logits", "--model", f.modelDir, ...ids, "--json"]);
+    const withAdapter = await cli(["logits", "--model", f.modelDir, ...ids, "--adapter", path.join(outDir, "adapter"), "--json"]);
+    const mergedDir = path.join(f.root, "merged");
+    await mergeAdapter(f.modelDir, path.join(outDir, "adapter"), mergedDir);
+    const merged = await cli(["logits", "--model", mergedDir, ...ids, "--json"]);
+    expect(relErr(logits(withAdapter.out), logits(merged.out))).toBeLessThan(1e-4);
+    expect(relErr(logits(base.out), logits(merged.out))).toBeGreaterThan(1e-3);
+  });
+
+  it("bad flags: one line, exit code 1", async () => {
+    const r = await cli(["train", "--model", f.modelDir, "--data", f.dataPath, "--out", path.join(f.root, "x"), "--dropout", "1"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("tunegraph: loraDropout must be a number in [0, 1), got 1\n");
+    const missing = await cli(["logits", "--model", f.modelDir, "--ids", "1,2", "--adapter", path.join(f.root, "nope")]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^tunegraph: .*nope: adapter directory not found\n$/);
+  });
+});

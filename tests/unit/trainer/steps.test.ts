@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { clipGradients, totalSteps } from "../../../src/backends/tfjs/trainer.js";
+import { DEFAULT_HYPERPARAMETERS } from "../../../src/backends/types.js";
+
+describe("step count and clipping", () => {
+  it("maxSteps wins; else ceil(epochs × floor(batches / accumulation)), at least one step per epoch", () => {
+    const hp = { ...DEFAULT_HYPERPARAMETERS };
+    expect(totalSteps({ ...hp, maxSteps: 7 }, 100)).toBe(7);
+    expect(totalSteps({ ...hp, maxSteps: 0, epochs: 3 }, 10)).toBe(30);
+    expect(totalSteps({ ...hp, maxSteps: 0, epochs: 1.5, gradientAccumulationSteps: 4 }, 10)).toBe(3);
+    expect(totalSteps({ ...hp, maxSteps: 0, epochs: 2, gradientAccumulationSteps: 8 }, 3)).toBe(2);
+  });
+
+  it("global-norm clipping as torch: norm reported before, scaled by max/(norm + 1e-6)", () => {
+    const g = [new Float32Array([3, 0]), new Float32Array([4])];
+    expect(clipGradients(g, 1)).toBeCloseTo(5, 6);
+    const k = 1 / (5 + 1e-6);
+    expect(Array.from(g[0])).toEqual([Math.fround(3 * k), 0]);
+    expect(g[1][0]).toBeCloseTo(4 * k, 6);
+    const small = [new Float32Array([0.1, 0.2])];
+    expect(clipGradients(small, 1)).toBeCloseTo(Math.sqrt(0.05), 6);
+    expect(Array.from(small[0])).toEqual([Math.fround(0.1), Math.fround(0.2)]);
+    const off = [new Float32Array([30, 40])];
+    expect(clipGradients(off, 0)).toBe(50);
+    expect(Array.from(off[0])).toEqual([30, 40]);
+  });
+});
