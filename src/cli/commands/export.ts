@@ -1,0 +1,28 @@
+import { Option, type Command } from "commander";
+import { exportModel, PRECISIONS } from "../../backends/onnx/export/export.js";
+import type { KvCacheType } from "../../backends/onnx/export/phi-graph.js";
+import type { Precision } from "../../backends/types.js";
+import { action } from "../action.js";
+
+interface ExportFlags {
+  model: string;
+  out: string;
+  precision: Precision;
+  kvCache?: KvCacheType;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command("export")
+    .description("export an HF Phi checkpoint to ONNX with a KV cache (onnx/model.onnx, as transformers.js and optimum lay it out)")
+    .requiredOption("--model <dir>", "HF Phi checkpoint directory (plain or merged)")
+    .requiredOption("--out <dir>", "output directory (created; must be absent or empty)")
+    .addOption(new Option("--precision <p>", "fp32, or int4 (MatMulNBits, block 32) for every linear layer and lm_head").choices(PRECISIONS).default("fp32"))
+    .addOption(new Option("--kv-cache <type>", "KV cache element type (default: float16 for int4, float32 for fp32)").choices(["float32", "float16"]))
+    .action(action(async (flags: ExportFlags) => {
+      const started = performance.now();
+      const res = await exportModel(flags.model, flags.out, { precision: flags.precision, kvCache: flags.kvCache });
+      const seconds = (performance.now() - started) / 1000;
+      process.stdout.write(`export: wrote ${res.precision} ${res.modelPath} (${(res.sizeBytes / 1e9).toFixed(3)} GB) in ${seconds.toFixed(1)} s\n`);
+    }));
+}
