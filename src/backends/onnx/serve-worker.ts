@@ -1,0 +1,82 @@
+/**
+ * The serving thread of one model: owns its ORT session, KV caches and batcher, so that ORT's synchronous steps never
+ * block the thread that serves requests. Takes validated requests, posts text chunks and results back.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { isUserError } from "../../model/errors.js";
+import type { GenerationResult } from "../types.js";
+import { Batcher, type BatcherOptions } from "./batcher.js";
+import { Sequence } from "./generate.js";
+import type { KvShape } from "./kv-cache.js";
+import type { ResolvedRequest } from "./request.js";
+import { ModelSession, type SessionOptions } from "./session.js";
+
+export interface ServeWorkerData {
+  dir: string;
+  session: SessionOptions;
+  batching: Partial<BatcherOptions>;
+}
+
+export type ToWorker =
+  | { type: "generate"; id: number; request: ResolvedRequest; stream: boolean }
+  | { type: "cancel"; id: number }
+  | { type: "close" };
+
+export interface WorkerLoad {
+  running: number;
+  pending: number;
+}
+
+export interface WorkerError {
+  message: string;
+  userError: boolean;
+  code?: string;
+  stack?: string;
+}
+
+export type FromWorker =
+  | { type: "ready"; provider: "cpu" | "cuda"; threads: number; kv: KvShape }
+  | { type: "text"; id: number; chunk: string; load: WorkerLoad }
+  | { type: "done"; id: number; result: GenerationResult; load: WorkerLoad }
+  | { type: "failed"; id: number | null; error: WorkerError }
+  | { type: "closed" };
+
+const port = parentPort!;
+const post = (m: FromWorker) => port.postMessage(m);
+const describeError = (e: unknown): WorkerError => isUserError(e)
+  ? { message: e.message, userError: true, code: e.code }
+  : { message: (e as Error)?.message ?? String(e), userError: false, stack: (e as Error)?.stack };
+
+const data = workerData as ServeWorkerData;
+let session: ModelSession | undefined;
+try {
+  session = await ModelSession.open(data.dir, data.session);
+} catch (e) {
+  post({ type: "failed", id: null, error: describeError(e) });
+}
+
+if (session) {
+  const model = session;
+  const batcher = new Batcher(model, data.batching);
+  const cancels = new Map<number, AbortController>();
+  port.on("message", (m: ToWorker) => {
+    if (m.type === "generate") {
+      const cancel = new AbortController();
+      cancels.set(m.id, cancel);
+      const onText = m.stream ? (chunk: string) => post({ type: "text", id: m.id, chunk, load: batcher.load }) : undefined;
+      const seq = new Sequence(m.request, model.tokenizer, model.tokenizer.eosTokenId, model.config.max_position_embeddings, onText);
+      batcher.submit(seq, cancel.signal).then(
+        (result) => post({ type: "done", id: m.id, result, load: batcher.load }),
+        (e: unknown) => post({ type: "failed", id: m.id, error: describeError(e) }),
+      ).finally(() => cancels.delete(m.id));
+    } else if (m.type === "cancel") {
+      cancels.get(m.id)?.abort();
+    } else {
+      void batcher.idle().then(() => model.close()).then(() => {
+        post({ type: "closed" });
+        port.close();
+      });
+    }
+  });
+  post({ type: "ready", provider: model.provider, threads: model.threads, kv: model.kv });
+}

@@ -1,0 +1,192 @@
+import { existsSync } from "node:fs";
+import { access } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import { readConfig, type PhiConfig } from "../../model/config.js";
+import { UserError } from "../../model/errors.js";
+import { PhiTokenizer } from "../../model/tokenizer.js";
+import { decodeModel, newKvName } from "./decode-graph.js";
+import type { BatchCache, KvArray, KvShape } from "./kv-cache.js";
+
+export type Device = "cpu" | "cuda" | "auto";
+
+export interface SessionOptions {
+  device: Device; // "auto": CUDA when this onnxruntime-node has it, else CPU
+  threads: number; // intra-op threads; 0 = one per core
+}
+
+export const DEFAULT_SESSION_OPTIONS: SessionOptions = { device: "cpu", threads: 0 };
+
+export interface StepOutput {
+  logits: Float32Array; // [batch, seqLen, vocab]
+  vocab: number;
+}
+
+/** One exported model directory on ORT: the session, its config and tokenizer, and the only code that knows the ONNX I/O names. */
+export class ModelSession {
+  private constructor(
+    readonly dir: string,
+    readonly config: PhiConfig,
+    readonly tokenizer: PhiTokenizer,
+    readonly kv: KvShape,
+    readonly provider: "cpu" | "cuda",
+    readonly threads: number,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async open(dir: string, opts: SessionOptions = DEFAULT_SESSION_OPTIONS): Promise<ModelSession> {
+    const modelPath = path.join(dir, "onnx", "model.onnx");
+    try {
+      await access(modelPath);
+    } catch {
+      throw new UserError(`${dir}: not an exported model directory (no onnx/model.onnx; run tunegraph export first)`, "NOT_FOUND");
+    }
+    const config = await readConfig(path.join(dir, "config.json"));
+    const tokenizer = await PhiTokenizer.fromDir(dir);
+    const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
+    const { session, provider } = await createSession(modelPath, opts.device, threads);
+    const kv = kvShape(session, config, modelPath);
+    return new ModelSession(dir, config, tokenizer, kv, provider, threads, session);
+  }
+
+  /**
+   * Run `seqLen` new tokens per row: `inputIds` [batch, seqLen], `positions` [batch, seqLen] (each row's own).
+   * The whole cache goes in as the past; only the new tokens' keys and values come back (the outputs decode-graph.ts
+   * adds), written into the cache's free slots.
+   */
+  async step(cache: BatchCache, inputIds: number[][], positions: number[][]): Promise<StepOutput> {
+    const batch = cache.batch;
+    const seqLen = inputIds[0].length;
+    const { numHeads, headDim, layers } = this.kv;
+    cache.reserve(seqLen);
+    const kvType = this.kv.float16 ? "float16" : "float32";
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor("int64", BigInt64Array.from(inputIds.flat(), BigInt), [batch, seqLen]),
+      attention_mask: new ort.Tensor("int64", cache.attentionMask(seqLen), [batch, cache.capacity + seqLen]),
+      position_ids: new ort.Tensor("int64", BigInt64Array.from(positions.flat(), BigInt), [batch, seqLen]),
+    };
+    const pastDims = [batch, numHeads, cache.capacity, headDim];
+    for (let i = 0; i < layers; i++) {
+      feeds[`past_key_values.${i}.key`] = new ort.Tensor(kvType, cache.keys[i], pastDims);
+      feeds[`past_key_values.${i}.value`] = new ort.Tensor(kvType, cache.values[i], pastDims);
+    }
+    const fetches = ["logits"];
+    for (let i = 0; i < layers; i++) fetches.push(newKvName(i, "key"), newKvName(i, "value"));
+    const out = await this.session.run(feeds, fetches);
+    for (let i = 0; i < layers; i++) cache.write(i, out[newKvName(i, "key")].data as KvArray, out[newKvName(i, "value")].data as KvArray, seqLen);
+    cache.commit(seqLen);
+    const logits = out.logits;
+    return { logits: logits.data as Float32Array, vocab: logits.dims[2] };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Whether this onnxruntime-node install has its CUDA provider (its install script fetches it; offline installs lack it). */
+export function cudaAvailable(): boolean {
+  if (process.platform !== "linux" && process.platform !== "win32") return false;
+  const pkg = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  const lib = process.platform === "win32" ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+  return existsSync(path.join(pkg, "bin", "napi-v6", process.platform, process.arch, lib));
+}
+
+async function createSession(modelPath: string, device: Device, threads: number): Promise<{ session: ort.InferenceSession; provider: "cpu" | "cuda" }> {
+  const base: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 };
+  if (device === "cuda" && !cudaAvailable()) {
+    throw new UserError("device cuda: this onnxruntime-node has no CUDA provider (install it with network access so its install script can fetch it)");
+  }
+  let decode: Awaited<ReturnType<typeof decodeModel>>;
+  try {
+    decode = await decodeModel(modelPath);
+  } catch (e) {
+    throw new UserError(`${modelPath}: not a readable ONNX model (${(e as Error).message.split("\n")[0]})`);
+  }
+  const source = decode?.source ?? modelPath;
+  // create() is overloaded on path / bytes: one call per kind
+  const create = (options: ort.InferenceSession.SessionOptions) =>
+    typeof source === "string" ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
+  try {
+    if (device === "cuda" || (device === "auto" && cudaAvailable())) {
+      try {
+        return { session: await create({ ...base, executionProviders: ["cuda"] }), provider: "cuda" };
+      } catch (e) {
+        if (device === "cuda") throw new UserError(`device cuda: onnxruntime cannot start CUDA here (${(e as Error).message.split("\n")[0]})`);
+      }
+    }
+    try {
+      return { session: await create({ ...base, executionProviders: ["cpu"] }), provider: "cpu" };
+    } catch (e) {
+      throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
+    }
+  } finally {
+    await decode?.release();
+  }
+}
+
+/** Layers, heads, head size and cache precision, read from the graph's past_key_values inputs. */
+function kvShape(session: ort.InferenceSession, config: PhiConfig, modelPath: string): KvShape {
+  const past = session.inputMetadata.filter((m) => /^past_key_values\.\d+\.key$/.test(m.name));
+  // position_ids too: the cache's free slots sit between a row's tokens and the new ones, so positions cannot be inferred from the mask
+  const required = ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value"];
+  const missing = required.filter((n) => !session.inputNames.includes(n));
+  for (let i = 0; i < Math.max(past.length, 1); i++) if (!session.outputNames.includes(newKvName(i, "key"))) missing.push(`present.${i}.key`);
+  if (missing.length > 0) throw new UserError(`${modelPath}: not a decoder with a KV cache (missing ${missing.join(", ")})`);
+  const meta = past[0];
+  const type = meta.isTensor ? meta.type : "none";
+  if (type !== "float32" && type !== "float16") throw new UserError(`${modelPath}: past_key_values.0.key has type ${type}: expected float32 or float16`);
+  const dims = meta.isTensor ? meta.shape : [];
+  const numHeads = typeof dims[1] === "number" ? dims[1] : config.num_key_value_heads;
+  const headDim = typeof dims[3] === "number" ? dims[3] : config.hidden_size / config.num_attention_heads;
+  return { layers: past.length, numHeads, headDim, float16: type === "float16" };
+}
+
+/** Sessions per model directory, least recently used evicted past `capacity`. */
+export class SessionCache<T extends { close(): Promise<void> }> {
+  private readonly entries = new Map<string, Promise<T>>();
+
+  constructor(
+    readonly capacity: number,
+    private readonly open: (dir: string) => Promise<T>,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new UserError(`session cache size must be a positive integer, got ${capacity}`);
+  }
+
+  async get(dir: string): Promise<T> {
+    const key = path.resolve(dir);
+    let entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key); // re-insert: Map order is recency order
+    } else {
+      entry = this.open(key);
+      entry.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
+    }
+    this.entries.set(key, entry);
+    while (this.entries.size > this.capacity) {
+      const [oldest, evicted] = this.entries.entries().next().value!;
+      this.entries.delete(oldest);
+      evicted.then((v) => v.close(), () => undefined);
+    }
+    return entry;
+  }
+
+  has(dir: string): boolean {
+    return this.entries.has(path.resolve(dir));
+  }
+
+  async delete(dir: string): Promise<void> {
+    const key = path.resolve(dir);
+    const entry = this.entries.get(key);
+    this.entries.delete(key);
+    if (entry) await entry.then((v) => v.close(), () => undefined);
+  }
+
+  async clear(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(all.map((e) => e.then((v) => v.close(), () => undefined)));
+  }
+}
