@@ -18,7 +18,7 @@ export function registerExport(program: Command): void {
     .requiredOption("--model <dir>", "HF Phi checkpoint directory (plain or merged)")
     .requiredOption("--out <dir>", "output directory (created; must be absent or empty)")
     .addOption(new Option("--precision <p>", "fp32, or int4 (MatMulNBits, block 32) for every linear layer and lm_head").choices(PRECISIONS).default("fp32"))
-    .addOption(new Option("--kv-cache <type>", "KV cache element type (default: float16 for int4, float32 for fp32)").choices(["float32", "float16"]))
+    .addOption(new Option("--kv-cache <type>", "KV cache element type (default float32; float16 halves cache memory but ORT's CPU attention casts it every step)").choices(["float32", "float16"]))
     .action(action(async (flags: ExportFlags) => {
       const started = performance.now();
       const res = await exportModel(flags.model, flags.out, { precision: flags.precision, kvCache: flags.kvCache });

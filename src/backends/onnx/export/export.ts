@@ -9,7 +9,7 @@ import { MODEL_FILE, writeOnnxModel, type OnnxWriteOptions } from "./onnx-file.j
 
 export const PRECISIONS: readonly Precision[] = ["fp32", "int4"];
 
-/** `precision`, plus: externalData (default above 1.5 GiB), fused (default true), kvCache (default float16 for int4). */
+/** `precision`, plus: externalData (default above 1.5 GiB), fused (default true), kvCache (default float32). */
 export type ExportModelOptions = ExportOptions & Omit<OnnxWriteOptions, "precision">;
 
 /**

@@ -16,7 +16,7 @@ export interface OnnxWriteOptions {
   externalData?: boolean;
   /** com.microsoft fused attention and residual LayerNorm (default), or plain ONNX ops. */
   fused?: boolean;
-  /** Element type of the KV cache; default float16 for int4 (already approximate), float32 for fp32. */
+  /** Element type of the KV cache; default float32: ORT's CPU attention has no fp16 kernel and casts the whole cache each step. */
   kvCache?: KvCacheType;
   onTensor?: (name: string) => void;
 }
@@ -48,7 +48,7 @@ export async function writeOnnxModel(src: WeightSource, dir: string, opts: OnnxW
   try {
     const g = new GraphBuilder(file ? new ExternalSink(file, DATA_FILE) : inlineSink);
     const fused = opts.fused ?? true;
-    const kvCache = opts.kvCache ?? (opts.precision === "int4" ? "float16" : "float32");
+    const kvCache = opts.kvCache ?? "float32";
     await buildPhiGraph(g, src, { precision: opts.precision, fused, kvCache, onTensor: opts.onTensor });
     const metadata: Record<string, string> = { "tunegraph.precision": opts.precision, "tunegraph.fused": String(fused), "tunegraph.kv_cache": kvCache };
     if (opts.precision === "int4") {

@@ -1,0 +1,41 @@
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { build } from "vite";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CHROMIUM = "/usr/bin/chromium"; // Debian's package; .ci/run installs it
+export const hasChromium = existsSync(CHROMIUM);
+const ARTIFACTS = path.join(repoRoot, "tests", "artifacts");
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+/** Build the page with the project's vite config (into `outDir`, default dist/web where the server looks). */
+export async function buildWeb(outDir?: string): Promise<void> {
+  await build({ configFile: path.join(repoRoot, "web", "vite.config.ts"), logLevel: "warn", build: outDir ? { outDir } : {} });
+}
+
+/** A full-page screenshot kept as a test artefact under tests/artifacts/. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Requests leaving `origin` (a CDN, fonts, ...): the page must work offline. */
+export function watchForeignRequests(page: Page, origin: string): string[] {
+  const foreign: string[] = [];
+  page.on("request", (req) => {
+    const url = req.url();
+    if (!url.startsWith(origin) && !url.startsWith(origin.replace(/^http/, "ws")) && !url.startsWith("data:")) foreign.push(url);
+  });
+  return foreign;
+}

@@ -1,0 +1,182 @@
+// The GraphQL documents the page sends, and the shapes it reads back (the public schema of src/schema/).
+import type { TrainingHyperparameters } from "../../src/backends/types.js";
+
+export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
+export type MergeStatus = "QUEUED" | "RUNNING" | "READY" | "FAILED";
+export type Precision = "FP32" | "INT4";
+export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING"];
+
+export interface Metric {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  learningRate: number;
+  epoch: number;
+  tokensPerSecond: number;
+}
+export interface Log {
+  level: "INFO" | "WARN" | "ERROR";
+  message: string;
+  at: string;
+}
+export interface CheckpointRow {
+  id: string;
+  step: number;
+  path: string;
+  createdAt: string;
+}
+export interface Named {
+  id: string;
+  name: string;
+}
+export interface RunRow {
+  id: string;
+  status: RunStatus;
+  baseModel: Named;
+  dataset: Named;
+  currentStep: number;
+  maxSteps: number;
+  latestLoss: number | null;
+  createdAt: string;
+}
+export interface Summary {
+  trainRuntime: number;
+  trainSamplesPerSecond: number;
+  trainStepsPerSecond: number;
+  trainLoss: number;
+  epoch: number;
+}
+export interface AdapterRow extends Named {
+  path: string;
+  sizeBytes: number;
+}
+export interface RunDetail extends RunRow {
+  backend: string;
+  engine: string | null;
+  device: string | null;
+  epoch: number;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  hyperparameters: TrainingHyperparameters;
+  summary: Summary | null;
+  metrics: Metric[];
+  checkpoints: CheckpointRow[];
+  logs: Log[];
+  adapter: AdapterRow | null;
+}
+export interface MergedRow {
+  id: string;
+  precision: Precision;
+  status: MergeStatus;
+  path: string;
+  sizeBytes: number | null;
+  error: string | null;
+  adapter: Named;
+}
+export interface ProgressEvent {
+  kind: "STATE" | "STATUS" | "METRIC" | "CHECKPOINT" | "LOG";
+  status: RunStatus;
+  currentStep: number;
+  maxSteps: number;
+  error: string | null;
+  metric: Metric | null;
+  metrics: Metric[] | null;
+  checkpoint: CheckpointRow | null;
+  log: Log | null;
+}
+export interface GenerationStats {
+  id: string;
+  text: string;
+  finishReason: string;
+  promptTokens: number;
+  completionTokens: number;
+  timeToFirstTokenMs: number;
+  tokensPerSecond: number;
+}
+export interface Chunk {
+  text: string;
+  done: boolean;
+  generation: GenerationStats | null;
+}
+
+const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond";
+const HYPERPARAMETERS = `r loraAlpha loraDropout targetModules useRslora batchSize gradientAccumulationSteps learningRate maxSteps
+  epochs optim weightDecay adamBeta1 adamBeta2 adamEpsilon scheduler warmupSteps warmupRatio maxGradNorm maxSeqLength packing
+  completionOnly seed loggingSteps saveSteps quant gradientCheckpointing`;
+const RUN_ROW = "id status baseModel { id name } dataset { id name } currentStep maxSteps latestLoss createdAt";
+const MERGED = "id precision status path sizeBytes error adapter { id name }";
+
+export const RUNS = `query Runs($first: Int, $after: String) {
+  trainingRuns(first: $first, after: $after) { nodes { ${RUN_ROW} } pageInfo { endCursor hasNextPage } totalCount }
+}`;
+export interface RunsData {
+  trainingRuns: { nodes: RunRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean }; totalCount: number };
+}
+
+export const RUN = `query Run($id: ID!) {
+  trainingRun(id: $id) {
+    ${RUN_ROW} backend engine device epoch error startedAt finishedAt
+    hyperparameters { ${HYPERPARAMETERS} }
+    summary { trainRuntime trainSamplesPerSecond trainStepsPerSecond trainLoss epoch }
+    metrics(last: 500) { ${METRIC} }
+    checkpoints { id step path createdAt }
+    logs(last: 100) { level message at }
+    adapter { id name path sizeBytes }
+  }
+}`;
+export interface RunData {
+  trainingRun: RunDetail | null;
+}
+
+export const PROGRESS = `subscription Progress($runId: ID!) {
+  trainingProgress(runId: $runId) {
+    kind status currentStep maxSteps error
+    metric { ${METRIC} } metrics { ${METRIC} }
+    checkpoint { id step path createdAt } log { level message at }
+  }
+}`;
+export interface ProgressData {
+  trainingProgress: ProgressEvent;
+}
+
+export const CANCEL = `mutation Cancel($id: ID!) { cancelTraining(id: $id) { id status } }`;
+export const RESUME = `mutation Resume($id: ID!) { resumeTraining(id: $id) { id status } }`;
+
+export const MERGED_MODELS = `query Merged { mergedModels { ${MERGED} } }`;
+export interface MergedData {
+  mergedModels: MergedRow[];
+}
+export const MERGE = `mutation Merge($adapterId: ID!, $precision: Precision!) {
+  mergeAdapter(adapterId: $adapterId, precision: $precision) { ${MERGED} }
+}`;
+export interface MergeData {
+  mergeAdapter: MergedRow;
+}
+
+export const FORM_CHOICES = `query Choices { models { id name parameterCount } datasets { id name conversationCount } }`;
+export interface ChoicesData {
+  models: (Named & { parameterCount: number })[];
+  datasets: (Named & { conversationCount: number })[];
+}
+
+export const START = `mutation Start($input: StartTrainingInput!) { startTraining(input: $input) { id } }`;
+export interface StartData {
+  startTraining: { id: string };
+}
+
+export const SERVED_MODELS = `query Served { models { id name } mergedModels { ${MERGED} } }`;
+export interface ServedData {
+  models: Named[];
+  mergedModels: MergedRow[];
+}
+
+export const GENERATE = `subscription Generate($input: GenerateInput!) {
+  generationStream(input: $input) {
+    text done
+    generation { id text finishReason promptTokens completionTokens timeToFirstTokenMs tokensPerSecond }
+  }
+}`;
+export interface GenerateData {
+  generationStream: Chunk;
+}

@@ -1,0 +1,181 @@
+import { request, subscribe, type ApiError } from "../api.js";
+import { MetricsChart } from "../chart.js";
+import { clear, errorBox, fmtBytes, fmtNumber, fmtTime, h, statusBadge } from "../dom.js";
+import {
+  ACTIVE, CANCEL, MERGE, MERGED_MODELS, PROGRESS, RESUME, RUN,
+  type CheckpointRow, type Log, type MergedData, type MergedRow, type ProgressData, type RunData, type RunDetail,
+} from "../operations.js";
+import type { Page } from "../main.js";
+
+const RESUMABLE = ["INTERRUPTED", "CANCELLED", "FAILED"];
+
+/** One run: live chart from `trainingProgress`, hyperparameters, checkpoints, logs, cancel/resume, merge. */
+export const mountRun: Page = (root, _params, id) => {
+  const runId = id!;
+  const chart = new MetricsChart();
+  const head = h("div", { class: "run-head" });
+  const actions = h("div", { class: "actions" });
+  const summary = h("div");
+  const hyper = h("dl", { class: "hyper" });
+  const checkpoints = h("ul", { class: "checkpoints" });
+  const merge = h("div", { class: "merge" });
+  const logs = h("ol", { class: "logs" });
+  let run: RunDetail | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let mergeTimer: ReturnType<typeof setTimeout> | undefined;
+  let precisionChoice = "FP32"; // kept while the merge section redraws
+  let alive = true;
+
+  root.append(
+    h("section", { class: "page run" },
+      h("p", {}, h("a", { href: "#/runs" }, "← Runs")),
+      head, actions,
+      h("h2", {}, "Training curves"), chart.el, summary,
+      h("div", { class: "columns" },
+        h("div", {}, h("h2", {}, "Hyperparameters"), hyper),
+        h("div", {}, h("h2", {}, "Checkpoints"), checkpoints, h("h2", {}, "Adapter"), merge)),
+      h("h2", {}, "Logs"), logs,
+    ),
+  );
+
+  const drawHead = () => {
+    if (!run) return;
+    const pct = run.maxSteps > 0 ? Math.min(100, (100 * run.currentStep) / run.maxSteps) : 0;
+    clear(head,
+      h("h1", {}, `Run ${run.id.slice(0, 8)} `, statusBadge(run.status)),
+      h("progress", { max: 100, value: pct, "aria-label": "progress" }),
+      h("p", { class: "facts" },
+        `step ${run.currentStep} / ${run.maxSteps} · loss ${fmtNumber(run.latestLoss)} · ${run.baseModel.name} on ${run.dataset.name} · `,
+        `${run.backend}${run.engine ? ` (${run.engine}, ${run.device})` : ""} · started ${fmtTime(run.startedAt)}`),
+      run.error ? errorBox(run.error) : null,
+    );
+    clear(actions);
+    if (ACTIVE.includes(run.status)) actions.append(h("button", { type: "button", class: "danger", onclick: () => void act(CANCEL) }, "Cancel"));
+    if (RESUMABLE.includes(run.status)) actions.append(h("button", { type: "button", onclick: () => void act(RESUME) }, "Resume"));
+  };
+
+  const drawDetail = () => {
+    if (!run) return;
+    const s = run.summary;
+    clear(summary, s && h("p", { class: "facts" },
+      `train_runtime ${fmtNumber(s.trainRuntime)} s · train_samples_per_second ${fmtNumber(s.trainSamplesPerSecond)} · `,
+      `train_steps_per_second ${fmtNumber(s.trainStepsPerSecond)} · train_loss ${fmtNumber(s.trainLoss)} · epoch ${fmtNumber(s.epoch)}`));
+    clear(hyper, ...Object.entries(run.hyperparameters).flatMap(([k, v]) => [
+      h("dt", {}, k), h("dd", {}, Array.isArray(v) ? v.join(", ") : String(v)),
+    ]));
+    clear(checkpoints);
+    run.checkpoints.forEach(addCheckpoint);
+    if (run.checkpoints.length === 0) checkpoints.append(h("li", { class: "muted" }, "none yet"));
+    clear(logs);
+    run.logs.forEach(addLog);
+    void drawMerge();
+  };
+
+  const addCheckpoint = (c: CheckpointRow) => {
+    checkpoints.querySelector(".muted")?.remove();
+    checkpoints.append(h("li", {}, `step ${c.step}: `, h("code", {}, c.path)));
+  };
+  const addLog = (l: Log) => {
+    logs.append(h("li", { class: l.level.toLowerCase() }, h("time", {}, new Date(l.at).toLocaleTimeString()), ` ${l.message}`));
+    logs.scrollTop = logs.scrollHeight;
+  };
+
+  const drawMerge = async () => {
+    clearTimeout(mergeTimer);
+    const adapter = run?.adapter;
+    if (!adapter) {
+      clear(merge, h("p", { class: "muted" }, "The adapter appears when the run succeeds."));
+      return;
+    }
+    let merged: MergedRow[] = [];
+    try {
+      merged = (await request<MergedData>(MERGED_MODELS)).mergedModels.filter((m) => m.adapter.id === adapter.id);
+    } catch (err) {
+      clear(merge, errorBox(`Could not load merged models: ${(err as ApiError).message}`));
+      return;
+    }
+    if (!alive) return;
+    const precision = h("select", { name: "precision", "aria-label": "precision", onchange: () => (precisionChoice = precision.value) },
+      h("option", { value: "FP32" }, "FP32"), h("option", { value: "INT4" }, "INT4"));
+    precision.value = precisionChoice;
+    const note = h("div");
+    const start = async () => {
+      try {
+        await request(MERGE, { adapterId: adapter.id, precision: precision.value });
+        void drawMerge();
+      } catch (err) {
+        clear(note, errorBox((err as ApiError).message));
+      }
+    };
+    clear(merge,
+      h("p", {}, h("code", {}, adapter.path), ` · ${fmtBytes(adapter.sizeBytes)}`),
+      h("div", { class: "inline" }, precision, h("button", { type: "button", onclick: () => void start() }, "Merge")),
+      note,
+      h("ul", { class: "merged" }, ...merged.map((m) => h("li", { "data-merged": m.id, "data-status": m.status },
+        statusBadge(m.status), ` ${m.precision} · ${fmtBytes(m.sizeBytes)} `,
+        m.status === "READY" ? h("a", { href: `#/playground?model=${encodeURIComponent(m.id)}` }, "chat with it") : null,
+        m.error ? errorBox(m.error) : null))),
+    );
+    if (merged.some((m) => m.status === "QUEUED" || m.status === "RUNNING")) mergeTimer = setTimeout(() => void drawMerge(), 2000);
+  };
+
+  const act = async (mutation: string) => {
+    try {
+      await request(mutation, { id: runId });
+      await load();
+      watch();
+    } catch (err) {
+      actions.append(errorBox((err as ApiError).message));
+    }
+  };
+
+  const load = async () => {
+    const data = await request<RunData>(RUN, { id: runId });
+    if (!alive) return;
+    if (!data.trainingRun) throw new Error(`no training run ${runId}`);
+    run = data.trainingRun;
+    chart.add(run.metrics);
+    drawHead();
+    drawDetail();
+  };
+
+  // Progress events: STATE first (so a late subscriber is never blank), then metrics/checkpoints/logs as they happen.
+  const watch = () => {
+    if (unsubscribe || !run || !ACTIVE.includes(run.status)) return;
+    unsubscribe = subscribe<ProgressData>(PROGRESS, { runId }, {
+      next: ({ trainingProgress: e }) => {
+        if (!run) return;
+        run.status = e.status;
+        run.currentStep = e.currentStep;
+        run.maxSteps = e.maxSteps;
+        run.error = e.error;
+        if (e.metrics) chart.add(e.metrics);
+        if (e.metric) {
+          chart.add([e.metric]);
+          run.latestLoss = e.metric.loss;
+        }
+        if (e.checkpoint) addCheckpoint(e.checkpoint);
+        if (e.log) addLog(e.log);
+        drawHead();
+        // a new status brings fields the event does not carry (engine and device once started, summary, adapter)
+        if (e.kind === "STATUS") void load().catch(() => {});
+      },
+      error: (err) => {
+        unsubscribe = null;
+        actions.append(errorBox(`Live updates stopped: ${err.message}`));
+      },
+      complete: () => {
+        unsubscribe = null;
+        if (alive) void load().catch(() => {});
+      },
+    });
+  };
+
+  load().then(watch, (err: Error) => clear(head, errorBox(`Could not load run ${runId}: ${err.message}`)));
+  return () => {
+    alive = false;
+    unsubscribe?.();
+    clearTimeout(mergeTimer);
+    chart.destroy();
+  };
+};

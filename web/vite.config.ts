@@ -1,0 +1,22 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// The page is served by the API (src/server/static.ts) from dist/web; everything is bundled, nothing loads from a CDN.
+export default defineConfig({
+  root: here,
+  base: "./",
+  publicDir: false,
+  build: {
+    outDir: path.resolve(here, "../dist/web"),
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 200,
+  },
+  server: {
+    // `npx vite --config web/vite.config.ts` during development: the API of TUNEGRAPH_API_URL, or on its default port
+    proxy: { "/graphql": { target: process.env.TUNEGRAPH_API_URL ?? "http://127.0.0.1:4000", ws: true } },
+  },
+});
