@@ -1,0 +1,105 @@
+/**
+ * `npm run bench:api [-- --quick]`: the API's own cost.
+ *  - p50/p99 latency of a trivial query (`{ models { id } }`, over HTTP) while a training run is going in the same
+ *    process (target p99 < 50 ms: the trainer's worker thread leaves the event loop free);
+ *  - `generate` through the API (HTTP, GraphQL, storing the Generation) against the engine's own generate on the same
+ *    exported model, in tokens/s, and their ratio.
+ * Uses the embedded PostgreSQL (or DATABASE_URL) and the demo model in a temporary data directory.
+ * Prints tables; writes bench/results/api-<date>[-quick].json and prints the results as JSON on its last line.
+ */
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { createBackends } from "../src/backends/registry.js";
+import { startApiServer } from "../src/server/app.js";
+import { loadConfig } from "../src/services/config.js";
+import { startServices } from "../src/services/start.js";
+import { printTable, writeResults } from "./lib/report.js";
+import { summarize } from "./lib/stats.js";
+
+const quick = process.argv.includes("--quick");
+const QUERIES = quick ? 200 : 2000;
+const GENERATIONS = quick ? 3 : 10;
+const NEW_TOKENS = quick ? 16 : 64;
+const PROMPT = "What is a LoRA adapter?";
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), "tg-bench-api-"));
+await chmod(dataDir, 0o755);
+const config = loadConfig({ ...process.env, TUNEGRAPH_DATA_DIR: dataDir, TUNEGRAPH_PORT: "0", TUNEGRAPH_ROOTS: dataDir });
+const log = pino({ level: "warn" });
+const backends = createBackends({ onnx: { maxNewTokens: config.limits.maxNewTokens } });
+const services = await startServices(config, backends, { worker: true, demo: true, log });
+const server = await startApiServer(services.ctx, log);
+
+async function gql<T>(query: string): Promise<T> {
+  const res = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors) throw new Error(body.errors.map((e) => e.message).join("; "));
+  return body.data!;
+}
+
+try {
+  const { models, datasets } = await gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
+  const modelId = models[0]!.id;
+
+  // 1. latency while training
+  const { startTraining } = await gql<{ startTraining: { id: string } }>(
+    `mutation { startTraining(input: { baseModelId: "${modelId}", datasetId: "${datasets[0]!.id}", hyperparameters: { maxSteps: 100000, batchSize: 2, maxSeqLength: 64, loggingSteps: 1, saveSteps: 100000 } }) { id } }`,
+  );
+  const runId = startTraining.id;
+  const stepOf = async () => (await gql<{ trainingRun: { status: string; currentStep: number } }>(`{ trainingRun(id: "${runId}") { status currentStep } }`)).trainingRun;
+  for (let s = await stepOf(); s.currentStep < 1; s = await stepOf()) {
+    if (s.status !== "QUEUED" && s.status !== "RUNNING") throw new Error(`training ${s.status} before the measurement`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const stepBefore = (await stepOf()).currentStep;
+  const latencies: number[] = [];
+  for (let i = 0; i < QUERIES; i++) {
+    const t = performance.now();
+    await gql("{ models { id } }");
+    latencies.push(performance.now() - t);
+  }
+  const after = await stepOf();
+  await gql(`mutation { cancelTraining(id: "${runId}") { id } }`);
+  const lat = summarize(latencies);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+  const latency = { queries: QUERIES, p50Ms: lat.median, p99Ms: p99, maxMs: sorted.at(-1)!, trainingSteps: after.currentStep - stepBefore, trainingRunning: after.status === "RUNNING" };
+  printTable(`query latency while training (${QUERIES} sequential \`{ models { id } }\` over HTTP)`, ["p50 ms", "p99 ms", "max ms", "train steps meanwhile", "target p99"], [
+    [latency.p50Ms, latency.p99Ms, latency.maxMs, String(latency.trainingSteps), "< 50 ms"],
+  ]);
+
+  // 2. generate through the API against the engine (the base model's fp32 export, made by the first API call)
+  const request = `{ generate(input: { modelId: "${modelId}", prompt: "${PROMPT}", maxNewTokens: ${NEW_TOKENS} }) { completionTokens } }`;
+  await gql(request);
+  let apiTokens = 0;
+  const apiStart = performance.now();
+  for (let i = 0; i < GENERATIONS; i++) apiTokens += (await gql<{ generate: { completionTokens: number } }>(request)).generate.completionTokens;
+  const apiSeconds = (performance.now() - apiStart) / 1000;
+  const engine = await (await backends.inference()).load(path.join(dataDir, "exports", modelId));
+  let engineTokens = 0;
+  const engineStart = performance.now();
+  for (let i = 0; i < GENERATIONS; i++) engineTokens += (await engine.generate({ prompt: PROMPT, maxNewTokens: NEW_TOKENS })).completionTokens;
+  const engineSeconds = (performance.now() - engineStart) / 1000;
+  const generate = {
+    generations: GENERATIONS,
+    newTokens: NEW_TOKENS,
+    apiTokensPerSecond: apiTokens / apiSeconds,
+    engineTokensPerSecond: engineTokens / engineSeconds,
+    ratio: apiTokens / apiSeconds / (engineTokens / engineSeconds),
+  };
+
+  printTable(`generate, tiny demo model, ${GENERATIONS} x ${NEW_TOKENS} tokens, greedy`, ["path", "tokens/s"], [
+    ["API (HTTP + GraphQL + stored)", generate.apiTokensPerSecond],
+    ["engine (LoadedModel.generate)", generate.engineTokensPerSecond],
+    ["ratio API / engine", generate.ratio],
+  ]);
+  const results = { quick, latency, generate };
+  const file = await writeResults(`api-${new Date().toISOString().slice(0, 10)}${quick ? "-quick" : ""}`, results);
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n${JSON.stringify(results)}\n`);
+} finally {
+  await server.close();
+  await services.close();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,78 @@
+import type * as Db from "../generated/prisma/client.js";
+import type { MetricPayload } from "../services/events.js";
+import { LogLevel, MergeStatus, Precision, RunStatus } from "../schema/enums.js";
+import type { DataOptionsType, TrainingHyperparametersType } from "../schema/hyperparameters.js";
+import {
+  Adapter,
+  BaseModel,
+  Checkpoint,
+  Dataset,
+  Generation,
+  MergedModel,
+  TrainingLog,
+  TrainingMetric,
+  TrainingRun,
+  type ChatMessage,
+  type TrainingSummary,
+} from "../schema/types.js";
+
+// Prisma rows -> schema objects (BigInt sizes become numbers; JSON columns get their shapes).
+
+export function toBaseModel(m: Db.BaseModel): BaseModel {
+  return Object.assign(new BaseModel(), { ...m, parameterCount: Number(m.parameterCount), config: m.config as Record<string, unknown> });
+}
+
+export function toDataset(d: Db.Dataset): Dataset {
+  return Object.assign(new Dataset(), { ...d, skipped: d.skipped as Record<string, number> });
+}
+
+export function toRun(r: Db.TrainingRun): TrainingRun {
+  return Object.assign(new TrainingRun(), {
+    ...r,
+    status: r.status as RunStatus,
+    hyperparameters: r.hyperparameters as unknown as TrainingHyperparametersType,
+    data: r.dataOptions as unknown as DataOptionsType,
+    summary: r.summary as unknown as TrainingSummary | null,
+  });
+}
+
+export function toMetric(m: Db.TrainingMetric | MetricPayload): TrainingMetric {
+  return Object.assign(new TrainingMetric(), {
+    step: m.step,
+    loss: m.loss,
+    gradNorm: m.gradNorm,
+    learningRate: m.learningRate,
+    epoch: m.epoch,
+    tokensPerSecond: m.tokensPerSecond,
+    at: new Date(m.at),
+  });
+}
+
+export function toLog(l: { level: string; message: string; at: Date | string }): TrainingLog {
+  return Object.assign(new TrainingLog(), { level: l.level as LogLevel, message: l.message, at: new Date(l.at) });
+}
+
+export function toCheckpoint(c: { id: string; step: number; path: string; createdAt: Date | string }): Checkpoint {
+  return Object.assign(new Checkpoint(), { id: c.id, step: c.step, path: c.path, createdAt: new Date(c.createdAt) });
+}
+
+export function toAdapter(a: Db.Adapter): Adapter {
+  return Object.assign(new Adapter(), { ...a, sizeBytes: Number(a.sizeBytes) });
+}
+
+export function toMerged(m: Db.MergedModel): MergedModel {
+  return Object.assign(new MergedModel(), {
+    ...m,
+    precision: m.precision as Precision,
+    status: m.status as MergeStatus,
+    sizeBytes: m.sizeBytes === null ? null : Number(m.sizeBytes),
+  });
+}
+
+export function toGeneration(g: Db.Generation): Generation {
+  return Object.assign(new Generation(), {
+    ...g,
+    messages: g.messages as ChatMessage[] | null,
+    sampling: g.sampling as Record<string, unknown>,
+  });
+}

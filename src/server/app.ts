@@ -1,0 +1,77 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import express from "express";
+import type { Logger } from "pino";
+import { UserError } from "../model/errors.js";
+import type { ApiContext } from "../resolvers/context.js";
+import type { ServiceContext } from "../services/context.js";
+import { keyMatches, presentedKey } from "./auth.js";
+import { maskError } from "./errors.js";
+import { authPlugin } from "./plugins/auth.js";
+import { limitsPlugin } from "./plugins/limits.js";
+import { loggingPlugin } from "./plugins/logging.js";
+import { apiSchema } from "./schema.js";
+import { mountWeb } from "./static.js";
+import { attachWebSocket } from "./ws.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+export interface ApiServer {
+  httpServer: Server;
+  /** http://host:port/graphql (ws:// on the same URL for subscriptions) */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Apollo (HTTP) and graphql-ws (WebSocket) on one port and path, over the given services. */
+export async function startApiServer(services: ServiceContext, log: Logger): Promise<ApiServer> {
+  const { config } = services;
+  const schema = await apiSchema();
+  const app = express();
+  const httpServer = createServer(app);
+  const apollo = new ApolloServer<ApiContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => maskError(formatted, error, log),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      authPlugin(),
+      limitsPlugin(config.limits),
+      loggingPlugin(log),
+    ],
+  });
+  await apollo.start();
+  app.use(
+    GRAPHQL_PATH,
+    express.json({ limit: config.limits.bodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({
+        services,
+        authenticated: keyMatches(config.apiKey, presentedKey(req.headers.authorization)),
+      }),
+    }),
+  );
+  mountWeb(app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new UserError(`port ${config.port} on ${config.host} is in use: choose another with --port or TUNEGRAPH_PORT`) : err),
+    );
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  // after listening: a failed listen would otherwise also be reported by the WebSocket server
+  const closeWs = attachWebSocket(httpServer, GRAPHQL_PATH, schema, services, log);
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  return {
+    httpServer,
+    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}${GRAPHQL_PATH}`,
+    close: async () => {
+      await closeWs();
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import path from "node:path";
+import { UserError } from "../model/errors.js";
+
+/** Everything the services and the server read from the environment, parsed once. */
+export interface AppConfig {
+  dataDir: string;
+  /** unset: embedded PostgreSQL in `<dataDir>/postgres` */
+  databaseUrl?: string;
+  apiKey?: string;
+  /** every path a client sends must resolve inside one of these */
+  roots: string[];
+  host: string;
+  port: number;
+  limits: Limits;
+  /** how often a worker marks its runs alive, and after how long a silent RUNNING run counts as interrupted */
+  heartbeatMs: number;
+  staleAfterMs: number;
+  /** metrics are written in batches: at most this many, or after this long */
+  metricBatchSize: number;
+  metricFlushMs: number;
+  /** training jobs one worker process runs at once */
+  trainingConcurrency: number;
+  /** seed the demo model and dataset on the first start */
+  demo: boolean;
+}
+
+export interface Limits {
+  maxDepth: number;
+  maxCost: number;
+  bodyBytes: number;
+  maxNewTokens: number;
+  /** QUEUED + RUNNING training runs accepted at once */
+  maxActiveRuns: number;
+  /** generations served at once by one API process */
+  maxConcurrentGenerations: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  const dataDir = path.resolve(env.TUNEGRAPH_DATA_DIR ?? "./.data");
+  const roots = env.TUNEGRAPH_ROOTS ? env.TUNEGRAPH_ROOTS.split(path.delimiter).filter(Boolean).map((r) => path.resolve(r)) : [dataDir];
+  return {
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    apiKey: env.TUNEGRAPH_API_KEY || undefined,
+    roots,
+    host: env.TUNEGRAPH_HOST ?? "127.0.0.1",
+    port: int(env, "TUNEGRAPH_PORT", 4000, 0),
+    limits: {
+      maxDepth: int(env, "TUNEGRAPH_MAX_DEPTH", 8, 1),
+      maxCost: int(env, "TUNEGRAPH_MAX_COST", 5000, 1),
+      bodyBytes: int(env, "TUNEGRAPH_BODY_LIMIT", 1_000_000, 1),
+      maxNewTokens: int(env, "TUNEGRAPH_MAX_NEW_TOKENS", 1024, 1),
+      maxActiveRuns: int(env, "TUNEGRAPH_MAX_ACTIVE_RUNS", 8, 1),
+      maxConcurrentGenerations: int(env, "TUNEGRAPH_MAX_CONCURRENT_GENERATIONS", 4, 1),
+    },
+    heartbeatMs: int(env, "TUNEGRAPH_HEARTBEAT_MS", 2000, 100),
+    staleAfterMs: int(env, "TUNEGRAPH_STALE_AFTER_MS", 15_000, 500),
+    metricBatchSize: int(env, "TUNEGRAPH_METRIC_BATCH", 50, 1),
+    metricFlushMs: int(env, "TUNEGRAPH_METRIC_FLUSH_MS", 1000, 10),
+    trainingConcurrency: int(env, "TUNEGRAPH_TRAINING_CONCURRENCY", 1, 1),
+    demo: env.TUNEGRAPH_DEMO !== "0",
+    ...overrides,
+  };
+}
+
+function int(env: Env, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}

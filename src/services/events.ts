@@ -1,0 +1,116 @@
+import pg from "pg";
+
+const CHANNEL = "tunegraph_events";
+// NOTIFY payloads are limited to 8000 bytes
+const MAX_MESSAGE = 2000;
+
+export type RunStatusName = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
+
+export interface MetricPayload {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  learningRate: number;
+  epoch: number;
+  tokensPerSecond: number;
+  at: string;
+}
+
+/** What crosses processes: run progress for subscribers, and control messages for workers. */
+export type HubEvent =
+  | { type: "status"; runId: string; status: RunStatusName; currentStep: number; maxSteps: number; error: string | null; at: string }
+  | { type: "metric"; runId: string; metric: MetricPayload }
+  | { type: "checkpoint"; runId: string; id: string; step: number; path: string; at: string }
+  | { type: "log"; runId: string; level: "INFO" | "WARN" | "ERROR"; message: string; at: string }
+  | { type: "cancel"; runId: string };
+
+type Listener = (e: HubEvent) => void;
+
+/**
+ * Events over PostgreSQL LISTEN/NOTIFY: every process (API or worker) that publishes or listens holds one connection
+ * for each. A process hears its own events through the database too, so all listeners see one order per publisher.
+ */
+export class EventHub {
+  private listener: pg.Client | null = null;
+  private publisher: pg.Client | null = null;
+  private readonly listeners = new Set<Listener>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: (msg: string, err?: unknown) => void = () => {},
+  ) {}
+
+  async start(): Promise<void> {
+    await this.publisherClient();
+    await this.listen();
+  }
+
+  /** The publishing connection, opened again after it was lost. */
+  private async publisherClient(): Promise<pg.Client> {
+    if (this.publisher) return this.publisher;
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("error", (err) => {
+      this.log("event publisher connection lost", err);
+      if (this.publisher === client) this.publisher = null;
+    });
+    await client.connect();
+    this.publisher = client;
+    return client;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("notification", (n) => {
+      if (n.channel !== CHANNEL || !n.payload) return;
+      const event = JSON.parse(n.payload) as HubEvent;
+      for (const l of this.listeners) l(event);
+    });
+    client.on("error", (err) => {
+      this.log("event listener connection lost; reconnecting", err);
+      this.listener = null;
+      this.reconnect();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
+  }
+
+  /** Listen again after a second, and keep trying while the database is away. */
+  private reconnect(): void {
+    if (this.closed) return;
+    setTimeout(() => {
+      this.listen().catch((err) => {
+        this.log("event listener reconnect failed", err);
+        this.reconnect();
+      });
+    }, 1000);
+  }
+
+  /** Publishes in call order (one connection, one queue). */
+  publish(event: HubEvent): Promise<void> {
+    if (event.type === "log" && event.message.length > MAX_MESSAGE) {
+      event = { ...event, message: event.message.slice(0, MAX_MESSAGE) + "…" };
+    }
+    const payload = JSON.stringify(event);
+    const next = this.chain.then(async () => {
+      if (this.closed) return;
+      await (await this.publisherClient()).query("SELECT pg_notify($1, $2)", [CHANNEL, payload]);
+    });
+    this.chain = next.catch((err) => this.log("event publish failed", err));
+    return next;
+  }
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+    this.listeners.clear();
+    await Promise.all([this.listener?.end(), this.publisher?.end()].map((p) => p?.catch(() => undefined)));
+  }
+}

@@ -1,0 +1,102 @@
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { ChatMessage, GenerationRequest, GenerationResult } from "../backends/types.js";
+import { UserError } from "../model/errors.js";
+import type { Generation } from "../generated/prisma/client.js";
+import type { ServiceContext } from "./context.js";
+import { LimitError } from "./errors.js";
+import { exportInThread } from "./export-runner.js";
+import { exportDir } from "./merges.js";
+
+export interface GenerateInput extends Omit<GenerationRequest, "messages"> {
+  /** a merged model's id, or a base model's id (exported to fp32 ONNX on first use) */
+  modelId: string;
+  messages?: ChatMessage[];
+}
+
+let inFlight = 0;
+// one export per base model at a time in this process
+const exporting = new Map<string, Promise<string>>();
+
+/** Generate with a merged or a base model and store the Generation; `onText` receives the text as it is decoded. */
+export async function generate(
+  ctx: ServiceContext,
+  input: GenerateInput,
+  onText?: (chunk: string) => void,
+  signal?: AbortSignal,
+): Promise<Generation> {
+  const limit = ctx.config.limits.maxNewTokens;
+  if (input.maxNewTokens !== undefined && input.maxNewTokens !== null && input.maxNewTokens > limit) {
+    throw new UserError(`maxNewTokens must be at most ${limit}, got ${input.maxNewTokens}`);
+  }
+  const target = await resolveModel(ctx, input.modelId);
+  if (inFlight >= ctx.config.limits.maxConcurrentGenerations) {
+    throw new LimitError(`${inFlight} generations are running; the limit is ${ctx.config.limits.maxConcurrentGenerations}`);
+  }
+  inFlight++;
+  try {
+    const inference = await ctx.backends.inference();
+    const dir = target.kind === "merged" ? target.dir : await baseExport(ctx, target.id, target.dir);
+    const model = await inference.load(dir);
+    const { modelId: _id, ...request } = input;
+    const result: GenerationResult = await model.generate(request, onText, signal);
+    return await ctx.prisma.generation.create({
+      data: {
+        baseModelId: target.kind === "base" ? target.id : null,
+        mergedModelId: target.kind === "merged" ? target.id : null,
+        prompt: input.prompt ?? null,
+        messages: input.messages ? (input.messages as object[]) : undefined,
+        sampling: samplingOf(input),
+        text: result.text,
+        finishReason: result.finishReason,
+        promptTokens: result.promptTokens,
+        completionTokens: result.completionTokens,
+        timeToFirstTokenMs: result.timeToFirstTokenMs,
+        tokensPerSecond: result.tokensPerSecond,
+      },
+    });
+  } finally {
+    inFlight--;
+  }
+}
+
+type Target = { kind: "merged" | "base"; id: string; dir: string };
+
+async function resolveModel(ctx: ServiceContext, id: string): Promise<Target> {
+  const merged = await ctx.prisma.mergedModel.findUnique({ where: { id } });
+  if (merged) {
+    if (merged.status !== "READY") throw new UserError(`merged model ${id} is ${merged.status}, not READY`, "CONFLICT");
+    return { kind: "merged", id, dir: exportDir(merged.path) };
+  }
+  const base = await ctx.prisma.baseModel.findUnique({ where: { id } });
+  if (!base) throw new UserError(`modelId: no merged or base model ${id}`, "NOT_FOUND");
+  return { kind: "base", id, dir: base.path };
+}
+
+/** A base model is served from an fp32 export under `<dataDir>/exports/<id>`, written once (atomically renamed). */
+function baseExport(ctx: ServiceContext, id: string, checkpointDir: string): Promise<string> {
+  const out = path.join(ctx.config.dataDir, "exports", id);
+  let pending = exporting.get(id);
+  if (!pending) {
+    pending = (async () => {
+      if (await stat(out).then(() => true, () => false)) return out;
+      const tmp = `${out}.tmp-${process.pid}`;
+      await rm(tmp, { recursive: true, force: true });
+      await mkdir(path.dirname(out), { recursive: true });
+      await exportInThread({ baseDir: checkpointDir, modelDir: tmp, precision: "fp32" });
+      await rename(tmp, out).catch(async (err: NodeJS.ErrnoException) => {
+        // another process finished the same export first
+        if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+        await rm(tmp, { recursive: true, force: true });
+      });
+      return out;
+    })().finally(() => exporting.delete(id));
+    exporting.set(id, pending);
+  }
+  return pending;
+}
+
+function samplingOf(input: GenerateInput): object {
+  const keys = ["maxNewTokens", "temperature", "topP", "topK", "repetitionPenalty", "seed", "stop", "truncate"] as const;
+  return Object.fromEntries(keys.filter((k) => input[k] !== undefined && input[k] !== null).map((k) => [k, input[k]]));
+}

@@ -1,0 +1,96 @@
+import type { CheckpointSaved, TrainingMetric } from "../backends/types.js";
+import type { ServiceContext } from "./context.js";
+import type { MetricPayload } from "./events.js";
+
+type Level = "INFO" | "WARN" | "ERROR";
+
+/**
+ * Receives one run's training events: publishes each at once, writes metrics and logs in batches (a crash loses at
+ * most the events since the last flush), and writes a checkpoint only after flushing everything before it.
+ */
+export class RunRecorder {
+  private metrics: MetricPayload[] = [];
+  private logs: { level: Level; message: string; at: Date }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly runId: string,
+  ) {}
+
+  metric(m: TrainingMetric): void {
+    const payload: MetricPayload = { ...m, at: new Date().toISOString() };
+    this.metrics.push(payload);
+    void this.ctx.hub.publish({ type: "metric", runId: this.runId, metric: payload });
+    if (this.metrics.length >= this.ctx.config.metricBatchSize) void this.flush();
+    else this.schedule();
+  }
+
+  log(level: Level, message: string): void {
+    const at = new Date();
+    this.logs.push({ level, message, at });
+    void this.ctx.hub.publish({ type: "log", runId: this.runId, level, message, at: at.toISOString() });
+    this.schedule();
+  }
+
+  async checkpoint(c: CheckpointSaved): Promise<void> {
+    await this.flush();
+    const row = await this.ctx.prisma.checkpoint.upsert({
+      where: { runId_step: { runId: this.runId, step: c.step } },
+      create: { runId: this.runId, step: c.step, path: c.path },
+      update: { path: c.path },
+    });
+    await this.ctx.hub.publish({
+      type: "checkpoint",
+      runId: this.runId,
+      id: row.id,
+      step: row.step,
+      path: row.path,
+      at: row.createdAt.toISOString(),
+    });
+  }
+
+  /** Write what is buffered; resolves once it is in the database. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const metrics = this.metrics.splice(0);
+    const logs = this.logs.splice(0);
+    this.writing = this.writing.then(() => this.write(metrics, logs)).catch((err) => {
+      this.failure = err;
+      this.ctx.log.error({ err, runId: this.runId }, "writing training metrics failed");
+    });
+    return this.writing;
+  }
+
+  /** The first write error, if any (the run is then marked FAILED by its owner). */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => void this.flush(), this.ctx.config.metricFlushMs);
+  }
+
+  private async write(metrics: MetricPayload[], logs: { level: Level; message: string; at: Date }[]): Promise<void> {
+    const { prisma } = this.ctx;
+    if (metrics.length > 0) {
+      const last = metrics[metrics.length - 1]!;
+      await prisma.$transaction([
+        prisma.trainingMetric.createMany({
+          data: metrics.map((m) => ({ ...m, runId: this.runId, at: new Date(m.at) })),
+          skipDuplicates: true,
+        }),
+        prisma.trainingRun.update({
+          where: { id: this.runId },
+          data: { currentStep: last.step, epoch: last.epoch, latestLoss: last.loss },
+        }),
+      ]);
+    }
+    if (logs.length > 0) {
+      await prisma.trainingLog.createMany({ data: logs.map((l) => ({ ...l, runId: this.runId })) });
+    }
+  }
+}

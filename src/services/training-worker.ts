@@ -1,0 +1,165 @@
+import { hostname } from "node:os";
+import type { DataOptions, TrainingHyperparameters, TrainingJob, TrainingResult } from "../backends/types.js";
+import { isUserError } from "../model/errors.js";
+import type { ServiceContext } from "./context.js";
+import { directorySize } from "./files.js";
+import { RunRecorder } from "./run-recorder.js";
+import { publishStatus } from "./run-status.js";
+
+export const WORKER_ID = `${hostname()}:${process.pid}`;
+
+// runs this process is training, to interrupt them on shutdown
+const active = new Map<string, AbortController>();
+
+/** Run one training job (called by the job queue in whichever process works it). */
+export async function runTrainingJob(ctx: ServiceContext, runId: string, resume: boolean): Promise<void> {
+  const { prisma } = ctx;
+  const now = new Date();
+  // claim the run: another worker, or a cancel, may have got there first
+  const { count } = await prisma.trainingRun.updateMany({
+    where: { id: runId, status: "QUEUED" },
+    data: { status: "RUNNING", workerId: WORKER_ID, startedAt: now, heartbeatAt: now, cancelRequested: false },
+  });
+  if (count === 0) return;
+  const run = await prisma.trainingRun.findUniqueOrThrow({
+    where: { id: runId },
+    include: { baseModel: true, dataset: true, checkpoints: { orderBy: { step: "desc" }, take: 1 } },
+  });
+  await publishStatus(ctx, run);
+
+  const recorder = new RunRecorder(ctx, runId);
+  const abort = new AbortController();
+  active.set(runId, abort);
+  const offCancel = ctx.hub.on((e) => {
+    if (e.type === "cancel" && e.runId === runId) abort.abort();
+  });
+  const heartbeat = setInterval(() => void beat(ctx, runId, abort), ctx.config.heartbeatMs);
+  let lastCheckpoint: Promise<void> = Promise.resolve();
+
+  try {
+    const resumeFrom = resume ? run.checkpoints[0] : undefined;
+    // steps after the checkpoint will be trained (and logged) again
+    if (resume) await prisma.trainingMetric.deleteMany({ where: { runId, step: { gt: resumeFrom?.step ?? 0 } } });
+    const initAdapter = run.initAdapterId ? await prisma.adapter.findUnique({ where: { id: run.initAdapterId } }) : null;
+    const job: TrainingJob = {
+      modelDir: run.baseModel.path,
+      dataPath: run.dataset.path,
+      outDir: run.outDir,
+      hyperparameters: run.hyperparameters as unknown as TrainingHyperparameters,
+      data: run.dataOptions as unknown as DataOptions,
+      ...(initAdapter ? { initAdapterDir: initAdapter.path } : {}),
+      ...(resumeFrom ? { resumeFrom: resumeFrom.path } : {}),
+    };
+    const backend = await ctx.backends.training();
+    recorder.log("INFO", resumeFrom ? `resuming from checkpoint at step ${resumeFrom.step}` : "training started");
+    const result = await backend.train(
+      job,
+      {
+        onStart: (s) => {
+          void prisma.trainingRun
+            .update({
+              where: { id: runId },
+              data: { maxSteps: s.maxSteps, backend: s.info.backend, engine: s.info.engine, device: s.info.device },
+            })
+            .then((r) => publishStatus(ctx, r))
+            .catch((err) => ctx.log.error({ err, runId }, "recording training start failed"));
+          recorder.log("INFO", `${s.conversations} conversations; ${s.maxSteps} steps on ${s.info.backend}/${s.info.engine} (${s.info.device})`);
+        },
+        onMetric: (m) => recorder.metric(m),
+        onCheckpoint: (c) => {
+          lastCheckpoint = lastCheckpoint.then(() => recorder.checkpoint(c));
+        },
+        onLog: (level, message) => recorder.log(level === "info" ? "INFO" : level === "warn" ? "WARN" : "ERROR", message),
+      },
+      abort.signal,
+    );
+    await lastCheckpoint;
+    await recorder.flush();
+    if (recorder.error) throw recorder.error;
+    await finish(ctx, runId, result);
+  } catch (err) {
+    await lastCheckpoint.catch(() => undefined);
+    await recorder.flush();
+    const message = isUserError(err) ? err.message : `training failed: ${(err as Error).message ?? String(err)}`;
+    if (!isUserError(err)) ctx.log.error({ err, runId }, "training run failed");
+    const { count: failed } = await prisma.trainingRun.updateMany({
+      where: { id: runId, status: "RUNNING" },
+      data: { status: "FAILED", error: message, finishedAt: new Date() },
+    });
+    if (failed > 0) {
+      await prisma.trainingLog.create({ data: { runId, level: "ERROR", message } });
+      await ctx.hub.publish({ type: "log", runId, level: "ERROR", message, at: new Date().toISOString() });
+      await publishStatus(ctx, await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }));
+    }
+  } finally {
+    clearInterval(heartbeat);
+    offCancel();
+    active.delete(runId);
+  }
+}
+
+/** On shutdown: this process's runs become INTERRUPTED (resumable at once) and their trainers are stopped. */
+export async function interruptActiveRuns(ctx: ServiceContext): Promise<void> {
+  for (const [runId, abort] of active) {
+    const { count } = await ctx.prisma.trainingRun.updateMany({
+      where: { id: runId, status: "RUNNING" },
+      data: { status: "INTERRUPTED", error: "the worker shut down", finishedAt: new Date() },
+    });
+    if (count > 0) await publishStatus(ctx, await ctx.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }));
+    abort.abort();
+  }
+}
+
+async function finish(ctx: ServiceContext, runId: string, result: TrainingResult): Promise<void> {
+  const { prisma } = ctx;
+  const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  const hp = run.hyperparameters as unknown as TrainingHyperparameters;
+  const sizeBytes = result.adapterDir ? BigInt(await directorySize(result.adapterDir)) : 0n;
+  const ended = await prisma.$transaction(async (tx) => {
+    // a run interrupted meanwhile (shutdown, missed heartbeats) keeps that status
+    const { count } = await tx.trainingRun.updateMany({
+      where: { id: runId, status: "RUNNING" },
+      data: {
+        status: result.status === "completed" ? "SUCCEEDED" : "CANCELLED",
+        summary: result.summary as object,
+        currentStep: result.summary.globalStep,
+        epoch: result.summary.epoch,
+        finishedAt: new Date(),
+      },
+    });
+    if (count === 0) return null;
+    if (result.status === "completed" && result.adapterDir) {
+      await tx.adapter.upsert({
+        where: { runId },
+        create: {
+          name: `run-${runId.slice(0, 8)}`,
+          baseModelId: run.baseModelId,
+          runId,
+          r: hp.r,
+          loraAlpha: hp.loraAlpha,
+          loraDropout: hp.loraDropout,
+          targetModules: hp.targetModules,
+          path: result.adapterDir,
+          sizeBytes,
+        },
+        update: { path: result.adapterDir, sizeBytes },
+      });
+    }
+    return tx.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  });
+  if (ended) await publishStatus(ctx, ended);
+}
+
+/** Mark the run alive; a cancel requested while this process missed the event is noticed here. */
+async function beat(ctx: ServiceContext, runId: string, abort: AbortController): Promise<void> {
+  try {
+    const run = await ctx.prisma.trainingRun.update({
+      where: { id: runId },
+      data: { heartbeatAt: new Date() },
+      select: { cancelRequested: true },
+    });
+    if (run.cancelRequested) abort.abort();
+  } catch (err) {
+    ctx.log.warn({ err, runId }, "training heartbeat failed");
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { validateHyperparameters } from "../backends/training-options.js";
+import type { TrainingHyperparameters } from "../backends/types.js";
+import type { PhiConfig } from "../model/config.js";
+import { UserError } from "../model/errors.js";
+import type { RunStatus, TrainingRun } from "../generated/prisma/client.js";
+import type { ServiceContext } from "./context.js";
+import { validateDataOptions } from "./data-options.js";
+import { LimitError } from "./errors.js";
+import { publishStatus } from "./run-status.js";
+
+export interface StartTrainingInput {
+  baseModelId: string;
+  datasetId: string;
+  initAdapterId?: string | null;
+  /** validated here: unknown or bad fields are a UserError naming the field */
+  hyperparameters?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+}
+
+/** Validate, record a QUEUED run and enqueue it; a worker (any process) picks it up. */
+export async function startTraining(ctx: ServiceContext, input: StartTrainingInput): Promise<TrainingRun> {
+  const { prisma, config } = ctx;
+  const model = await prisma.baseModel.findUnique({ where: { id: input.baseModelId } });
+  if (!model) throw new UserError(`baseModelId: no model ${input.baseModelId}`, "NOT_FOUND");
+  const dataset = await prisma.dataset.findUnique({ where: { id: input.datasetId } });
+  if (!dataset) throw new UserError(`datasetId: no dataset ${input.datasetId}`, "NOT_FOUND");
+  if (input.initAdapterId) {
+    const adapter = await prisma.adapter.findUnique({ where: { id: input.initAdapterId } });
+    if (!adapter) throw new UserError(`initAdapterId: no adapter ${input.initAdapterId}`, "NOT_FOUND");
+    if (adapter.baseModelId !== model.id) throw new UserError(`initAdapterId: adapter ${adapter.name} belongs to another base model`);
+  }
+  const hp = validateHyperparameters(stripNulls(input.hyperparameters ?? {}), model.config as unknown as PhiConfig);
+  const data = validateDataOptions(stripNulls(input.data ?? {}));
+  const active = await prisma.trainingRun.count({ where: { status: { in: ["QUEUED", "RUNNING"] } } });
+  if (active >= config.limits.maxActiveRuns) {
+    throw new LimitError(`${active} training runs are queued or running; the limit is ${config.limits.maxActiveRuns}`);
+  }
+  const id = randomUUID();
+  const run = await prisma.trainingRun.create({
+    data: {
+      id,
+      baseModelId: model.id,
+      datasetId: dataset.id,
+      initAdapterId: input.initAdapterId ?? null,
+      hyperparameters: hp as object,
+      dataOptions: data as object,
+      maxSteps: plannedSteps(hp, dataset.conversationCount),
+      outDir: path.join(config.dataDir, "runs", id),
+    },
+  });
+  await ctx.queue.sendTraining({ runId: id, resume: false });
+  await publishStatus(ctx, run);
+  return run;
+}
+
+/** HF Trainer's rule: max_steps when > 0, else epochs over the optimizer steps per epoch (the worker corrects it). */
+function plannedSteps(hp: TrainingHyperparameters, conversations: number): number {
+  if (hp.maxSteps > 0) return hp.maxSteps;
+  const perEpoch = Math.max(1, Math.ceil(conversations / hp.batchSize / hp.gradientAccumulationSteps));
+  return Math.ceil(perEpoch * hp.epochs);
+}
+
+function stripNulls(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+}
+
+export async function getRun(ctx: ServiceContext, id: string): Promise<TrainingRun> {
+  const run = await ctx.prisma.trainingRun.findUnique({ where: { id } });
+  if (!run) throw new UserError(`no training run ${id}`, "NOT_FOUND");
+  return run;
+}
+
+/** A QUEUED run is cancelled at once; a RUNNING one is asked to stop (its worker saves and marks it CANCELLED). */
+export async function cancelTraining(ctx: ServiceContext, id: string): Promise<TrainingRun> {
+  const run = await getRun(ctx, id);
+  if (run.status === "QUEUED") {
+    const { count } = await ctx.prisma.trainingRun.updateMany({
+      where: { id, status: "QUEUED" },
+      data: { status: "CANCELLED", finishedAt: new Date() },
+    });
+    if (count === 1) {
+      const cancelled = await getRun(ctx, id);
+      await publishStatus(ctx, cancelled);
+      return cancelled;
+    }
+    return cancelTraining(ctx, id); // a worker took it meanwhile
+  }
+  if (run.status !== "RUNNING") throw new UserError(`training run ${id} is ${run.status}: only QUEUED or RUNNING runs can be cancelled`, "CONFLICT");
+  const updated = await ctx.prisma.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
+  await ctx.hub.publish({ type: "cancel", runId: id });
+  return updated;
+}
+
+const RESUMABLE: RunStatus[] = ["INTERRUPTED", "CANCELLED", "FAILED"];
+
+/** Queue an ended run again; the worker continues from its last checkpoint (or from the start if it has none). */
+export async function resumeTraining(ctx: ServiceContext, id: string): Promise<TrainingRun> {
+  const run = await getRun(ctx, id);
+  if (!RESUMABLE.includes(run.status)) {
+    throw new UserError(`training run ${id} is ${run.status}: only ${RESUMABLE.join(", ")} runs can be resumed`, "CONFLICT");
+  }
+  const active = await ctx.prisma.trainingRun.count({ where: { status: { in: ["QUEUED", "RUNNING"] } } });
+  if (active >= ctx.config.limits.maxActiveRuns) {
+    throw new LimitError(`${active} training runs are queued or running; the limit is ${ctx.config.limits.maxActiveRuns}`);
+  }
+  const { count } = await ctx.prisma.trainingRun.updateMany({
+    where: { id, status: run.status },
+    data: { status: "QUEUED", cancelRequested: false, error: null, finishedAt: null, workerId: null },
+  });
+  if (count === 0) throw new UserError(`training run ${id} changed state meanwhile; try again`, "CONFLICT");
+  await ctx.queue.sendTraining({ runId: id, resume: true });
+  const queued = await getRun(ctx, id);
+  await publishStatus(ctx, queued);
+  return queued;
+}
+
+export async function deleteTrainingRun(ctx: ServiceContext, id: string): Promise<boolean> {
+  const run = await getRun(ctx, id);
+  if (run.status === "QUEUED" || run.status === "RUNNING") {
+    throw new UserError(`training run ${id} is ${run.status}: cancel it first`, "CONFLICT");
+  }
+  await ctx.prisma.trainingRun.delete({ where: { id } });
+  return true;
+}
