@@ -161,7 +161,7 @@ describe("generation on ORT (tiny exported model)", () => {
 
 describe("generation on an int4 export (float16 cache)", () => {
   it("decodes a batch as each request alone", async () => {
-    const int4 = await tinyExportedModel("int4");
+    const int4 = await tinyExportedModel("int4", {}, "float16");
     const b = new OnnxBackend({ threads: 1 });
     try {
       const model = await b.load(int4.dir);
