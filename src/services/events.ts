@@ -1,4 +1,5 @@
 import pg from "pg";
+import type { TrainingMetric } from "../backends/types.js";
 
 const CHANNEL = "tunegraph_events";
 // NOTIFY payloads are limited to 8000 bytes
@@ -6,15 +7,7 @@ const MAX_MESSAGE = 2000;
 
 export type RunStatusName = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
 
-export interface MetricPayload {
-  step: number;
-  loss: number;
-  gradNorm: number;
-  learningRate: number;
-  epoch: number;
-  tokensPerSecond: number;
-  at: string;
-}
+export type MetricPayload = TrainingMetric & { at: string };
 
 /** What crosses processes: run progress for subscribers, and control messages for workers. */
 export type HubEvent =

@@ -1,19 +1,12 @@
 // The GraphQL documents the page sends, and the shapes it reads back (the public schema of src/schema/).
-import type { TrainingHyperparameters } from "../../src/backends/types.js";
+import type { TrainingHyperparameters, TrainingMetric } from "../../src/backends/types.js";
 
 export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
 export type MergeStatus = "QUEUED" | "RUNNING" | "READY" | "FAILED";
 export type Precision = "FP32" | "INT4";
 export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING"];
 
-export interface Metric {
-  step: number;
-  loss: number;
-  gradNorm: number;
-  learningRate: number;
-  epoch: number;
-  tokensPerSecond: number;
-}
+export type Metric = TrainingMetric;
 export interface Log {
   level: "INFO" | "WARN" | "ERROR";
   message: string;
