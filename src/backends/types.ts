@@ -3,6 +3,13 @@
  * Framework-free: no tfjs, no ORT, no Prisma here.
  */
 
+import type { DataOptions } from "../data/types.js";
+import type { ChatMessage } from "../model/chat-template.js";
+
+// defined by the layers below (model, data), re-exported for the services that build jobs and requests
+export type { ChatMessage } from "../model/chat-template.js";
+export { DEFAULT_DATA_OPTIONS, type DataOptions } from "../data/types.js";
+
 export interface BackendInfo {
   backend: string; // "tfjs" | "onnx"
   engine: string; // "wasm", "tensorflow", "tensorflow-gpu", "cpu", "ort-cpu", "ort-cuda"
@@ -76,25 +83,6 @@ export const DEFAULT_HYPERPARAMETERS: TrainingHyperparameters = {
   gradientCheckpointing: false,
 };
 
-/** How conversations are read from a data file (src/data). */
-export interface DataOptions {
-  /** OASST message rows / trees: language codes to keep; empty = all. */
-  languages: string[];
-  /** "best": the rank-0 path of each tree; "all": every root-to-leaf path. */
-  paths: "best" | "all";
-  includeDeleted: boolean;
-  includeSynthetic: boolean;
-  includeFailedReview: boolean;
-}
-
-export const DEFAULT_DATA_OPTIONS: DataOptions = {
-  languages: [],
-  paths: "best",
-  includeDeleted: false,
-  includeSynthetic: false,
-  includeFailedReview: false,
-};
-
 export interface TrainingJob {
   modelDir: string; // an HF Phi checkpoint directory
   dataPath: string; // any of the four conversation forms
@@ -166,11 +154,6 @@ export interface ExportResult {
   modelPath: string; // outDir/onnx/model.onnx
   sizeBytes: number;
   precision: Precision;
-}
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
 }
 
 export interface SamplingOptions {

@@ -1,7 +1,7 @@
 import { UserError } from "../model/errors.js";
 import { ASSISTANT_MARKER, HUMAN_MARKER } from "../model/chat-template.js";
-import type { Row } from "./source.js";
-import { skip, type Example, type Turn } from "./types.js";
+import { collectRows, type Row } from "./source.js";
+import type { Example, Turn } from "./types.js";
 
 const MARKER = /### (Human|Assistant):/g;
 
@@ -15,39 +15,23 @@ export function splitGuanaco(text: string): Turn[] | null {
   }));
 }
 
-/** Guanaco text rows (`{"text": "### Human: ...### Assistant: ..."}`, timdettmers/openassistant-guanaco). */
-export async function readGuanacoRows(
-  rows: AsyncIterable<Row>,
-  skipped: Record<string, number>,
-): Promise<{ examples: Example[]; rows: number }> {
-  const examples: Example[] = [];
-  let count = 0;
-  for await (const row of rows) {
-    count++;
-    const v = row.value as Record<string, unknown> | null;
-    if (typeof v !== "object" || v === null || typeof v.text !== "string") {
-      throw new UserError(`${row.where}: expected {"text": "${HUMAN_MARKER} ...${ASSISTANT_MARKER} ..."}`);
-    }
-    const turns = splitGuanaco(v.text);
-    if (!turns) {
-      skip(skipped, "no_markers");
-      continue;
-    }
-    if (turns[0].role !== "prompter") {
-      skip(skipped, "root_not_prompter");
-      continue;
-    }
-    // ends with an assistant turn, like the other forms; an unanswered last prompt is dropped
-    if (turns[turns.length - 1].role === "prompter") turns.pop();
-    if (turns.length === 0) {
-      skip(skipped, "no_reply");
-      continue;
-    }
-    if (turns.some((t) => t.text === "")) {
-      skip(skipped, "empty_text");
-      continue;
-    }
-    examples.push({ kind: "conversation", turns });
+/** One guanaco text row as a conversation, or the reason it is skipped. */
+function guanacoExample(row: Row): Example | string {
+  const v = row.value as Record<string, unknown> | null;
+  if (typeof v !== "object" || v === null || typeof v.text !== "string") {
+    throw new UserError(`${row.where}: expected {"text": "${HUMAN_MARKER} ...${ASSISTANT_MARKER} ..."}`);
   }
-  return { examples, rows: count };
+  const turns = splitGuanaco(v.text);
+  if (!turns) return "no_markers";
+  if (turns[0].role !== "prompter") return "root_not_prompter";
+  // ends with an assistant turn, like the other forms; an unanswered last prompt is dropped
+  if (turns[turns.length - 1].role === "prompter") turns.pop();
+  if (turns.length === 0) return "no_reply";
+  if (turns.some((t) => t.text === "")) return "empty_text";
+  return { kind: "conversation", turns };
+}
+
+/** Guanaco text rows (`{"text": "### Human: ...### Assistant: ..."}`, timdettmers/openassistant-guanaco). */
+export function readGuanacoRows(rows: AsyncIterable<Row>, skipped: Record<string, number>): Promise<{ examples: Example[]; rows: number }> {
+  return collectRows(rows, skipped, guanacoExample);
 }

@@ -1,8 +1,7 @@
-import type { DataOptions } from "../backends/types.js";
 import { UserError } from "../model/errors.js";
 import { countSubtree, parseMessage, treeConversations, type OasstNode } from "./oasst.js";
 import type { Row } from "./source.js";
-import { skip, type Example } from "./types.js";
+import { skip, type DataOptions, type Example } from "./types.js";
 
 /**
  * Message rows (HF `OpenAssistant/oasst1`): rebuild the trees from `parent_id`, then extract conversations.

@@ -1,8 +1,7 @@
-import type { DataOptions } from "../backends/types.js";
 import { UserError } from "../model/errors.js";
 import { parseMessage, treeConversations, type OasstNode } from "./oasst.js";
 import type { Row } from "./source.js";
-import type { Example } from "./types.js";
+import type { DataOptions, Example } from "./types.js";
 
 type Obj = Record<string, unknown>;
 

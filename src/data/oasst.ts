@@ -1,6 +1,5 @@
-import type { DataOptions } from "../backends/types.js";
 import { UserError } from "../model/errors.js";
-import { skip, type Role, type Turn } from "./types.js";
+import { skip, type DataOptions, type Role, type Turn } from "./types.js";
 
 /** One OpenAssistant message, as a row of `OpenAssistant/oasst1` or a node of an exported tree. */
 export interface OasstNode {

@@ -1,4 +1,3 @@
-import { DEFAULT_DATA_OPTIONS, type DataOptions } from "../backends/types.js";
 import { UserError } from "../model/errors.js";
 import { detectFormat } from "./detect.js";
 import { readGuanacoRows } from "./guanaco.js";
@@ -6,7 +5,7 @@ import { readMessageRows } from "./oasst-messages.js";
 import { readTreeRows } from "./oasst-trees.js";
 import { readRows, type Row } from "./source.js";
 import { readTokenizedRows } from "./tokenized.js";
-import type { ReadResult } from "./types.js";
+import { DEFAULT_DATA_OPTIONS, type DataOptions, type ReadResult } from "./types.js";
 
 function checkOptions(opts: DataOptions): void {
   if (!Array.isArray(opts.languages) || !opts.languages.every((l) => typeof l === "string" && l !== "")) {

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { UserError } from "../model/errors.js";
+import { skip, type Example } from "./types.js";
 
 /** One JSON value of a data file, with where it came from for error messages ("data.jsonl line 7"). */
 export interface Row {
@@ -125,4 +126,24 @@ export async function* readRows(file: string): AsyncGenerator<Row> {
     return;
   }
   if (!any) throw new UserError(`data file ${file} is empty (no rows)`);
+}
+
+/**
+ * Turn rows into examples one at a time (the forms where each row is one example): `convert` returns the example,
+ * or the reason the row is skipped, which is counted in `skipped`.
+ */
+export async function collectRows(
+  rows: AsyncIterable<Row>,
+  skipped: Record<string, number>,
+  convert: (row: Row) => Example | string,
+): Promise<{ examples: Example[]; rows: number }> {
+  const examples: Example[] = [];
+  let count = 0;
+  for await (const row of rows) {
+    count++;
+    const example = convert(row);
+    if (typeof example === "string") skip(skipped, example);
+    else examples.push(example);
+  }
+  return { examples, rows: count };
 }

@@ -1,5 +1,10 @@
-import type { ChatMessage } from "../backends/types.js";
 import { UserError } from "./errors.js";
+
+/** One message of a chat request (serving side; training turns are `data/types.ts` Turn). */
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
 
 /**
  * The guanaco chat template (timdettmers/openassistant-guanaco, the phi-2 QLoRA reference job):

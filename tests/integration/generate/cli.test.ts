@@ -1,6 +1,6 @@
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerGenerate } from "../../../src/cli/commands/generate.js";
+import { cliRunner } from "../../helpers/cli.js";
 import { tinyExportedModel } from "./fixture.js";
 
 let dir: string;
@@ -11,33 +11,13 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup?.());
 
-/** Run `tunegraph generate ARGS` in-process; returns stdout, stderr and the exit code (0 unless it exited). */
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = "", err = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  const ewrite = vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  const exit = vi.spyOn(process, "exit").mockImplementation((c) => {
-    throw Object.assign(new Error("exit"), { exitCode: c ?? 0 });
-  });
-  const program = new Command("tunegraph").exitOverride();
-  registerGenerate(program);
-  let code = 0;
-  try {
-    await program.parseAsync(["node", "tunegraph", "generate", ...args]);
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  } finally {
-    write.mockRestore();
-    ewrite.mockRestore();
-    exit.mockRestore();
-  }
-  return { out, err, code };
-}
+const run = cliRunner(registerGenerate);
+const cli = (...args: string[]) => run(["generate", ...args]);
 
 describe("tunegraph generate", () => {
   it("prints the JSON result, the same greedy text as plain output, and streams the same text", async () => {
     const json = await cli("--model", dir, "--prompt", "Hello", "--max-new-tokens", "6", "--json", "--threads", "1");
-    expect(json.code).toBe(0);
+    expect(json.code).toBeNull();
     const r = JSON.parse(json.out);
     expect(Object.keys(r).sort()).toEqual(["completionTokens", "finishReason", "promptTokens", "text", "timeToFirstTokenMs", "tokens", "tokensPerSecond"]);
     expect(r).toMatchObject({ finishReason: "length", completionTokens: 6, promptTokens: 1 });

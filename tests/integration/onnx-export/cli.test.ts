@@ -1,14 +1,14 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerExport } from "../../../src/cli/commands/export.js";
 import { registerMerge } from "../../../src/cli/commands/merge.js";
 import { Checkpoint } from "../../../src/model/checkpoint.js";
 import { presetConfig } from "../../../src/model/config.js";
 import { initModel } from "../../../src/model/init.js";
 import { loraConfig, writeAdapter } from "../../../src/model/peft.js";
+import { cliRunner } from "../../helpers/cli.js";
 
 let root: string;
 beforeAll(async () => {
@@ -20,27 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await rm(root, { recursive: true, force: true }); });
 
-/** Run `tunegraph <args>` in-process: stdout, stderr and the exit code if it exited. */
-async function cli(args: string[]): Promise<{ out: string; err: string; code: number | null }> {
-  let out = "", err = "", code: number | null = null;
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  vi.spyOn(process, "exit").mockImplementation(((c: number) => {
-    code = c;
-    throw new Error("exit");
-  }) as never);
-  const program = new Command("tunegraph").exitOverride();
-  registerMerge(program);
-  registerExport(program);
-  try {
-    await program.parseAsync(["node", "tunegraph", ...args]).catch((e: Error) => {
-      if (e.message !== "exit") throw e;
-    });
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return { out, err, code };
-}
+const cli = cliRunner(registerMerge, registerExport);
 
 describe("tunegraph merge / export", () => {
   it("merges in the base dtype or the one asked for, then exports int4", async () => {

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerLogits } from "../../../src/cli/commands/logits.js";
 import { registerTrain } from "../../../src/cli/commands/train.js";
 import { mergeAdapter } from "../../../src/model/merge.js";
+import { cliRunner } from "../../helpers/cli.js";
 import { fixture } from "./fixtures.js";
 
 let f: Awaited<ReturnType<typeof fixture>>;
@@ -13,27 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => f.done());
 
-/** Run `tunegraph <args>` in-process; stdout, stderr and the exit code if it exited. */
-async function cli(args: string[]): Promise<{ out: string; err: string; code: number | null }> {
-  let out = "", err = "", code: number | null = null;
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  vi.spyOn(process, "exit").mockImplementation(((c: number) => {
-    code = c;
-    throw new Error("exit");
-  }) as never);
-  const program = new Command("tunegraph").exitOverride();
-  registerTrain(program);
-  registerLogits(program);
-  try {
-    await program.parseAsync(["node", "tunegraph", ...args]).catch((e: Error) => {
-      if (e.message !== "exit") throw e;
-    });
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return { out, err, code };
-}
+const cli = cliRunner(registerTrain, registerLogits);
 
 const logits = (out: string) => (JSON.parse(out) as { logits: number[][] }).logits.flat();
 function relErr(a: number[], b: number[]): number {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { presetConfig } from "../../../src/model/config.js";
 import { onnx } from "../../../src/backends/onnx/export/graph.js";
 import { writeOnnxModel } from "../../../src/backends/onnx/export/onnx-file.js";
-import { randomWeights, referenceLogits } from "./phi-reference.js";
+import { batchLogits } from "../../helpers/phi-reference.js";
+import { randomWeights } from "./random-weights.js";
 
 // 3 layers, head 16 with 8 rotary dims plus pass-through dims, a small vocabulary: runs in milliseconds
 const config = presetConfig("tiny", { vocab_size: 97, num_hidden_layers: 3, partial_rotary_factor: 0.5, max_position_embeddings: 64 });
@@ -69,7 +70,7 @@ describe.each(VARIANTS)("fp32 Phi graph, $name", ({ name, kvCache, tol, cacheTol
     const mask = [[1, 1, 1, 1, 1, 1]];
     const out = await session.run({ input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64(pos), ...emptyPast(1) });
     expect(out.logits.dims).toEqual([1, 6, V]);
-    const ref = referenceLogits(config, weights.tensors, ids, mask, pos);
+    const ref = batchLogits(config, weights.tensors, ids, mask, pos);
     expect(maxRelError(out.logits.data as Float32Array, ref)).toBeLessThan(tol);
     expect(out["present.2.key"].dims).toEqual([1, H, 6, D]);
     expect(out["present.2.key"].type).toBe(kvType);
@@ -81,9 +82,9 @@ describe.each(VARIANTS)("fp32 Phi graph, $name", ({ name, kvCache, tol, cacheTol
     const pos = [[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]]; // HF: cumsum(mask) - 1, padding filled with 1
     const out = await session.run({ input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64(pos), ...emptyPast(2) });
     const logits = out.logits.data as Float32Array;
-    const alone = referenceLogits(config, weights.tensors, [[11, 12, 13]], [[1, 1, 1]], [[0, 1, 2]]);
+    const alone = batchLogits(config, weights.tensors, [[11, 12, 13]], [[1, 1, 1]], [[0, 1, 2]]);
     expect(maxRelError(logits.slice(2 * V, 5 * V), alone)).toBeLessThan(tol);
-    const second = referenceLogits(config, weights.tensors, [ids[1]], [mask[1]], [pos[1]]);
+    const second = batchLogits(config, weights.tensors, [ids[1]], [mask[1]], [pos[1]]);
     expect(maxRelError(logits.slice(5 * V), second)).toBeLessThan(tol);
   });
 
@@ -128,6 +129,6 @@ describe("graph variants", () => {
     const out = await s.run({ input_ids: i64(ids), attention_mask: i64(mask), position_ids: i64(pos),
       "past_key_values.0.key": new ort.Tensor("float32", new Float32Array(0), [1, 2, 0, 80]), "past_key_values.0.value": new ort.Tensor("float32", new Float32Array(0), [1, 2, 0, 80]) });
     await s.release();
-    expect(maxRelError(out.logits.data as Float32Array, referenceLogits(c, w.tensors, ids, mask, pos))).toBeLessThan(1e-4);
+    expect(maxRelError(out.logits.data as Float32Array, batchLogits(c, w.tensors, ids, mask, pos))).toBeLessThan(1e-4);
   });
 });

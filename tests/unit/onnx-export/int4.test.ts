@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { presetConfig } from "../../../src/model/config.js";
 import { dequantizeInt4, quantizeInt4 } from "../../../src/backends/onnx/export/int4.js";
 import { writeOnnxModel } from "../../../src/backends/onnx/export/onnx-file.js";
-import { randomWeights, referenceLogits } from "./phi-reference.js";
+import { batchLogits } from "../../helpers/phi-reference.js";
+import { randomWeights } from "./random-weights.js";
 
 describe("int4 block quantization", () => {
   it("packs two codes a byte, low nibble first, with the largest magnitude at code 0", () => {
@@ -62,8 +63,8 @@ describe("int4 Phi graph (MatMulNBits, accuracy_level 4)", () => {
         const k = name.includes("fc2") ? config.intermediate_size : config.hidden_size;
         dequantized.set(name, dequantizeInt4(quantizeInt4(t, t.length / k, k)));
       }
-      const ref = referenceLogits(config, dequantized, ids, mask, pos);
-      const fp32 = referenceLogits(config, weights.tensors, ids, mask, pos);
+      const ref = batchLogits(config, dequantized, ids, mask, pos);
+      const fp32 = batchLogits(config, weights.tensors, ids, mask, pos);
       const rel = (a: Float32Array, b: Float32Array) => {
         let diff = 0, norm = 0;
         for (let i = 0; i < a.length; i++) { diff += (a[i] - b[i]) ** 2; norm += b[i] ** 2; }

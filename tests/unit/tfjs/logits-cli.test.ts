@@ -1,12 +1,13 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerLogits } from "../../../src/cli/commands/logits.js";
 import { presetConfig } from "../../../src/model/config.js";
 import { writeCheckpoint } from "../../../src/model/checkpoint.js";
-import { loaderOf, randomWeights, referenceLogits, relativeError } from "./reference.js";
+import { cliRunner } from "../../helpers/cli.js";
+import { referenceLogits, relativeError } from "../../helpers/phi-reference.js";
+import { loaderOf, randomWeights } from "./reference.js";
 
 const config = presetConfig("tiny", { vocab_size: 120, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 2 });
 const weights = randomWeights(config, 21);
@@ -19,27 +20,9 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
-afterEach(() => {
-  vi.restoreAllMocks();
-});
 
-/** Run `tunegraph logits ...args` in-process; returns stdout, stderr and the exit code if it exited. */
-async function cli(args: string[]): Promise<{ out: string; err: string; code: number | null }> {
-  let out = "", err = "", code: number | null = null;
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  vi.spyOn(process, "exit").mockImplementation(((c: number) => {
-    code = c;
-    throw new Error("exit");
-  }) as never);
-  const program = new Command("tunegraph").exitOverride();
-  registerLogits(program);
-  await program.parseAsync(["node", "tunegraph", "logits", ...args]).catch((e: Error) => {
-    if (e.message !== "exit") throw e;
-  });
-  vi.restoreAllMocks();
-  return { out, err, code };
-}
+const run = cliRunner(registerLogits);
+const cli = (args: string[]) => run(["logits", ...args]);
 
 describe("tunegraph logits", () => {
   it("prints the logits of every position as JSON, matching the reference forward", async () => {

@@ -4,7 +4,8 @@ import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { nf4Weight } from "../../../src/backends/tfjs/nf4-linear.js";
 import { denseWeight, linear, matMul2d } from "../../../src/backends/tfjs/ops.js";
 import { dequantizeNf4, quantizeNf4 } from "../../../src/model/nf4.js";
-import { normals, relativeError } from "./reference.js";
+import { relativeError } from "../../helpers/phi-reference.js";
+import { normals } from "./reference.js";
 
 const randn = (shape: number[], seed: number) => {
   const rnd = normals(seed);

@@ -5,7 +5,8 @@ import { UserError } from "../../../src/model/errors.js";
 import { dequantizeNf4, quantizeNf4 } from "../../../src/model/nf4.js";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { applyRotary, PhiModel, rotaryTables, type TokenBatch } from "../../../src/backends/tfjs/phi.js";
-import { loaderOf, randomWeights, referenceLogits, relativeError } from "./reference.js";
+import { referenceLogits, relativeError } from "../../helpers/phi-reference.js";
+import { loaderOf, randomWeights } from "./reference.js";
 
 // odd sizes everywhere: 3 heads of 12, int(12 * 0.4) = 4 rotary dims, 8 pass-through dims
 const config: PhiConfig = presetConfig("tiny", {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { presetConfig, type PhiConfig } from "../../../src/model/config.js";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { PhiModel, type TokenBatch } from "../../../src/backends/tfjs/phi.js";
-import { loaderOf, randomWeights, relativeError, tensorShapes } from "./reference.js";
+import { relativeError, tensorShapes } from "../../helpers/phi-reference.js";
+import { loaderOf, randomWeights } from "./reference.js";
 
 // the PyTorch peer (tests/peers/phi_reference.py) runs where some python3 has torch (Debian: apt-get install python3-torch)
 const peer = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../peers/phi_reference.py");
