@@ -14,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { availableEngines, switchEngine, type EngineName } from "../src/backends/tfjs/engine.js";
+import { batchMatMul } from "../src/backends/tfjs/ops.js";
 import { PhiModel, type Quant } from "../src/backends/tfjs/phi.js";
 import { presetConfig, type PhiConfig } from "../src/model/config.js";
 import { nf4Bytes, quantizeNf4, type Nf4Tensor } from "../src/model/nf4.js";
@@ -105,10 +106,12 @@ async function benchMatMul(): Promise<{ product: string; gflops: number }[]> {
   const q = tf.randomNormal([bh, t, d]) as tf.Tensor3D, kk = tf.randomNormal([bh, t, d]) as tf.Tensor3D, p = tf.randomNormal([bh, t, t]) as tf.Tensor3D;
   rate(`batched ${bh}x[${t}x${d} · (${t}x${d})ᵀ]`, 2 * bh * t * t * d, () => tf.matMul(q, kk, false, true));
   rate(`batched ${bh}x[${t}x${t} · ${t}x${d}]`, 2 * bh * t * t * d, () => tf.matMul(p, kk));
-  rate(`per-head 2-D, ${bh} products`, 2 * bh * t * t * d, () => tf.tidy(() => {
+  rate(`per-head 2-D, ${bh} products (unstack)`, 2 * bh * t * t * d, () => tf.tidy(() => {
     const ps = tf.unstack(p), vs = tf.unstack(kk);
     return tf.stack(ps.map((x, i) => tf.matMul(x as tf.Tensor2D, vs[i] as tf.Tensor2D)));
   }));
+  // what attention uses: ops.ts' batchMatMul (per-head 2-D products on pieces cut by the engine's SplitV)
+  rate(`batchMatMul ${bh}x[${t}x${t} · ${t}x${d}]`, 2 * bh * t * t * d, () => batchMatMul(p, kk));
   tf.dispose([a, b, bT, q, kk, p]);
   return rows;
 }

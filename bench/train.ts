@@ -34,6 +34,8 @@ const MODELS: Record<string, PhiConfig> = {
 
 interface StepRow {
   engine: EngineName;
+  /** Threads the engine computes with (wasm: tfjs' threaded build, one per core; see engine.ts). */
+  threads: number;
   model: string;
   quant: Quant;
   batch: number;
@@ -80,7 +82,7 @@ function randomLoader(config: PhiConfig) {
 
 /** Child part: time training steps of one configuration. */
 async function partSteps(engine: EngineName, label: string, quant: Quant): Promise<void> {
-  await switchEngine(engine);
+  const { threads } = await switchEngine(engine);
   const config = MODELS[label];
   const [batch, seq] = quick ? (label === "tiny" ? [2, 64] : [1, 64]) : [4, label === "tiny" ? 128 : 256];
   const steps = quick ? 2 : label === "tiny" ? 10 : 3;
@@ -106,7 +108,7 @@ async function partSteps(engine: EngineName, label: string, quant: Quant): Promi
   const flops = stepFlops(config, batch, seq);
   const w = model.weightBytes();
   const row: StepRow = {
-    engine, model: label, quant, batch, seq, steps, secondsPerStep, tokensPerSecond: (batch * seq) / secondsPerStep,
+    engine, threads, model: label, quant, batch, seq, steps, secondsPerStep, tokensPerSecond: (batch * seq) / secondsPerStep,
     gflopPerStep: flops / 1e9, gflops: flops / secondsPerStep / 1e9, peakGflops: peak.bestGflops,
     utilization: flops / secondsPerStep / 1e9 / peak.bestGflops, weightBytes: w.linears + w.other, tensorBytes: tf.memory().numBytes,
   };
@@ -131,8 +133,8 @@ async function main(): Promise<void> {
   }
   const mb = (b: number | undefined) => (b === undefined ? null : b / 2 ** 20);
   printTable("LoRA training step (r 8 on q_proj,v_proj, adamw8bit; median, first step excluded)",
-    ["engine", "model", "quant", "batch x seq", "s/step", "tokens/s", "GFLOP/step", "GFLOP/s", "peak GFLOP/s", "util", "weights MB", "tensors MB", "peak RSS MB"],
-    rows.map((r): Cell[] => [r.engine, r.model, r.quant, `${r.batch} x ${r.seq}`, r.secondsPerStep, r.tokensPerSecond, r.gflopPerStep, r.gflops, r.peakGflops, r.utilization, mb(r.weightBytes), mb(r.tensorBytes), mb(r.peakRssBytes)]));
+    ["engine", "threads", "model", "quant", "batch x seq", "s/step", "tokens/s", "GFLOP/step", "GFLOP/s", "peak GFLOP/s", "util", "weights MB", "tensors MB", "peak RSS MB"],
+    rows.map((r): Cell[] => [r.engine, r.threads, r.model, r.quant, `${r.batch} x ${r.seq}`, r.secondsPerStep, r.tokensPerSecond, r.gflopPerStep, r.gflops, r.peakGflops, r.utilization, mb(r.weightBytes), mb(r.tensorBytes), mb(r.peakRssBytes)]));
   const date = new Date().toISOString().slice(0, 10);
   const file = await writeResults(`train-${date}${quick ? "-quick" : ""}`, { mode: quick ? "quick" : "full", steps: rows });
   process.stdout.write(`\nwrote ${file}\n`);

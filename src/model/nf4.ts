@@ -160,18 +160,31 @@ function count(t: Nf4Tensor): number {
   return t.shape.reduce((a, b) => a * b, 1);
 }
 
+// both codes of every byte value: NF4_PAIRS[2b] = code of the high nibble (even element), NF4_PAIRS[2b+1] = low
+const NF4_PAIRS = Float32Array.from({ length: 512 }, (_, i) => NF4_CODE[(i & 1) === 0 ? i >> 5 : (i >> 1) & 15]);
+
+/**
+ * Decode the flat elements [start, end) (start even) into out[o ..]: a byte gives two values from NF4_PAIRS, with no
+ * per-element branch; a block of 64 starts at an even element, so both values of a byte share their block's scale.
+ */
+function decodeRange(packed: Uint8Array, absmax: Float32Array, start: number, end: number, out: Float32Array, o: number): void {
+  let j = start;
+  while (j < end) {
+    const blockEnd = Math.min(end, (Math.floor(j / NF4_BLOCK_SIZE) + 1) * NF4_BLOCK_SIZE);
+    const scale = absmax[Math.floor(j / NF4_BLOCK_SIZE)];
+    const pairEnd = blockEnd - ((blockEnd - j) & 1);
+    for (; j < pairEnd; j += 2, o += 2) {
+      const p = packed[j >>> 1] << 1;
+      out[o] = NF4_PAIRS[p] * scale;
+      out[o + 1] = NF4_PAIRS[p + 1] * scale;
+    }
+    if (j < blockEnd) out[o++] = NF4_PAIRS[packed[j++ >>> 1] << 1] * scale; // an odd last element
+  }
+}
+
 /** Dequantize to float32 in the stored (row-major) layout. */
 export function dequantizeNf4(t: Nf4Tensor, out = new Float32Array(count(t))): Float32Array {
-  const absmax = nf4Absmax(t);
-  const n = count(t);
-  for (let blk = 0; blk < absmax.length; blk++) {
-    const scale = absmax[blk];
-    const end = Math.min((blk + 1) * NF4_BLOCK_SIZE, n);
-    for (let j = blk * NF4_BLOCK_SIZE; j < end; j++) {
-      const byte = t.packed[j >>> 1];
-      out[j] = NF4_CODE[(j & 1) === 0 ? byte >> 4 : byte & 15] * scale;
-    }
-  }
+  decodeRange(t.packed, nf4Absmax(t), 0, count(t), out, 0);
   return out;
 }
 
@@ -181,19 +194,26 @@ export function dequantizeNf4Transposed(t: Nf4Tensor, out?: Float32Array): Float
   const [rows, cols] = t.shape;
   const dst = out ?? new Float32Array(rows * cols);
   const absmax = nf4Absmax(t);
-  const TILE = 16; // rows per pass: TILE source rows stay in cache while each output row gets TILE contiguous floats
+  // TILE source rows are decoded into a small buffer that stays in cache, then written out TILE floats at a time
+  const TILE = 16;
+  const tile = new Float32Array(TILE * cols);
   for (let r0 = 0; r0 < rows; r0 += TILE) {
-    const r1 = Math.min(r0 + TILE, rows);
+    const n = Math.min(TILE, rows - r0);
+    if (cols % 2 === 0) decodeRange(t.packed, absmax, r0 * cols, (r0 + n) * cols, tile, 0);
+    else for (let r = 0; r < n; r++) decodeOddRow(t.packed, absmax, (r0 + r) * cols, cols, tile, r * cols);
     for (let c = 0; c < cols; c++) {
-      const o = c * rows;
-      for (let r = r0; r < r1; r++) {
-        const j = r * cols + c;
-        const byte = t.packed[j >>> 1];
-        dst[o + r] = NF4_CODE[(j & 1) === 0 ? byte >> 4 : byte & 15] * absmax[j >>> 6]; // 64 = NF4_BLOCK_SIZE
-      }
+      const o = c * rows + r0;
+      for (let r = 0; r < n; r++) dst[o + r] = tile[r * cols + c];
     }
   }
   return dst;
+}
+
+/** One row that may start at an odd element (odd column counts). */
+function decodeOddRow(packed: Uint8Array, absmax: Float32Array, start: number, len: number, out: Float32Array, o: number): void {
+  let j = start;
+  if ((j & 1) === 1) out[o++] = NF4_PAIRS[(packed[j >>> 1] << 1) + 1] * absmax[Math.floor(j++ / NF4_BLOCK_SIZE)];
+  decodeRange(packed, absmax, j, start + len, out, o);
 }
 
 /** Bytes held by the quantized form (codes + constants). */

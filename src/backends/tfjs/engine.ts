@@ -9,6 +9,8 @@ import type { BackendInfo } from "../types.js";
 
 export type EngineName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const ENGINE_NAMES: readonly EngineName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+/** tfjs' threaded wasm build starts 8 pthread workers: its most threads. */
+export const MAX_WASM_THREADS = 8;
 
 export type EngineInfo = BackendInfo;
 
@@ -29,8 +31,13 @@ async function register(engine: EngineName): Promise<boolean> {
       return (await tryImport("@tensorflow/tfjs-node-gpu")) && tf.findBackend("tensorflow") !== null;
     case "tensorflow":
       return (await tryImport("@tensorflow/tfjs-node")) && tf.findBackend("tensorflow") !== null;
-    case "wasm":
-      return await tryImport("@tensorflow/tfjs-backend-wasm");
+    case "wasm": {
+      if (!(await tryImport("@tensorflow/tfjs-backend-wasm"))) return false;
+      (await import("./wasm-kernels.js")).registerWasmKernels();
+      const threads = wasmThreadsWanted();
+      if (threads > 1) (await import("./wasm-threads.js")).registerThreadedWasm(threads);
+      return true;
+    }
     case "cpu":
       return true;
   }
@@ -40,15 +47,24 @@ function backendName(engine: EngineName): string {
   return engine === "tensorflow-gpu" ? "tensorflow" : engine;
 }
 
-function describe(engine: EngineName): EngineInfo {
+/**
+ * Threads for the wasm engine: TUNEGRAPH_TFJS_THREADS, else one per core (at most tfjs' 8). Above 1 the threaded
+ * build runs (see wasm-threads.ts); 1 is tfjs' own single-threaded SIMD build.
+ */
+export function wasmThreadsWanted(): number {
+  const v = process.env.TUNEGRAPH_TFJS_THREADS;
+  if (v === undefined || v === "") return Math.min(os.availableParallelism(), MAX_WASM_THREADS);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) throw new UserError(`TUNEGRAPH_TFJS_THREADS="${v}": expected an integer from 1 to ${MAX_WASM_THREADS}`);
+  return n;
+}
+
+async function describe(engine: EngineName): Promise<EngineInfo> {
   const native = engine === "tensorflow" || engine === "tensorflow-gpu";
-  return {
-    backend: "tfjs",
-    engine,
-    device: engine === "tensorflow-gpu" ? "gpu" : "cpu",
-    // tfjs runs its wasm backend single-threaded in Node; libtensorflow uses every core
-    threads: native ? os.cpus().length : 1,
-  };
+  const threads = native ? os.cpus().length // libtensorflow uses every core
+    : engine === "wasm" ? (wasmThreadsWanted() > 1 ? (await import("./wasm-threads.js")).wasmThreads() : 1)
+    : 1;
+  return { backend: "tfjs", engine, device: engine === "tensorflow-gpu" ? "gpu" : "cpu", threads };
 }
 
 let chosen: Promise<EngineInfo> | null = null;
@@ -63,7 +79,7 @@ export function initEngine(prefer: EngineName | undefined = envEngine()): Promis
     for (const engine of order) {
       if ((await register(engine)) && (await tf.setBackend(backendName(engine)))) {
         await tf.ready();
-        return describe(engine);
+        return await describe(engine);
       }
     }
     throw new UserError(`tfjs engine ${prefer ?? "(any)"} could not be initialised (is its package installed?)`);
@@ -97,7 +113,7 @@ export async function switchEngine(engine: EngineName): Promise<EngineInfo> {
     throw new Error(`tfjs engine ${engine} is not available`);
   }
   await tf.ready();
-  const info = describe(engine);
+  const info = await describe(engine);
   chosen = Promise.resolve(info);
   return info;
 }

@@ -37,6 +37,18 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 /**
+ * tf.dropout with its gradient written by hand: the same seed gives the same mask, so the backward pass draws it again
+ * (dy masked and scaled alike) instead of keeping the mask and autodiff's intermediates of every LoRA input.
+ */
+function seededDropout(x: tf.Tensor2D, rate: number, seed: number): tf.Tensor2D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.tidy(() => tf.dropout(args[0] as tf.Tensor2D, rate, undefined, seed)),
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.dropout(dy, rate, undefined, seed)),
+  }));
+  return f(x) as tf.Tensor2D;
+}
+
+/**
  * One LoRA pair on a frozen linear layer: output `lora_B(lora_A(dropout(x))) · scale`, added to the base output by the
  * model's adapter hook. The trainable tensors are held transposed (Aᵀ [in, r], Bᵀ [r, out]) so both products are
  * plain 2-D ones; the PEFT layout (A [r, in], B [out, r]) is what `weights()` returns and `load()` takes.
@@ -61,7 +73,7 @@ export class LoraLayer {
 
   /** The adapter hook's function; `dropoutSeed` given = training (dropout on the LoRA input only, as PEFT). */
   apply(x: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
-    const input = dropoutSeed !== undefined && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, dropoutSeed) as tf.Tensor2D) : x;
+    const input = dropoutSeed !== undefined && this.dropout > 0 ? seededDropout(x, this.dropout, dropoutSeed) : x;
     return tf.mul(matMul2d(matMul2d(input, this.at), this.bt), this.scale) as tf.Tensor2D;
   }
 

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { headDim, rotaryDim, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
-import { denseWeight, linear, type FrozenWeight } from "./ops.js";
+import { batchMatMul, denseWeight, linear, type FrozenWeight } from "./ops.js";
 import { nf4Weight } from "./nf4-linear.js";
 
 /** Reads one checkpoint tensor by its HF name, as float32 in the stored layout. */
@@ -230,11 +230,11 @@ export class PhiModel {
     const q = applyRotary(heads(this.proj(i, "self_attn.q_proj", h, ctx)), ctx.cos, ctx.sin);
     const k = applyRotary(heads(this.proj(i, "self_attn.k_proj", h, ctx)), ctx.cos, ctx.sin);
     const v = heads(this.proj(i, "self_attn.v_proj", h, ctx));
-    // batched products take wasm's slow path whatever their layout (per-head 2-D ones are no faster: bench:forward's
-    // matMul table); at Phi's sizes they are a small share next to the linears
-    const scores = tf.matMul(perHead(q), perHead(k), false, true).mul(1 / Math.sqrt(hd)).reshape([B, nh, T, T]).add(ctx.mask);
+    // kᵀ laid out by one transpose, so both products are plain per-head 2-D ones (ops.ts' batchMatMul)
+    const kT = k.transpose([0, 2, 3, 1]).reshape([B * nh, hd, T]) as tf.Tensor3D;
+    const scores = batchMatMul(perHead(q), kT).mul(1 / Math.sqrt(hd)).reshape([B, nh, T, T]).add(ctx.mask);
     const probs = tf.softmax(scores).reshape([B * nh, T, T]) as tf.Tensor3D;
-    const out = tf.matMul(probs, perHead(v)).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, nh * hd]) as tf.Tensor2D;
+    const out = batchMatMul(probs, perHead(v)).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, nh * hd]) as tf.Tensor2D;
     return this.proj(i, "self_attn.dense", out, ctx);
   }
 }
@@ -266,15 +266,35 @@ export function rotaryTables(positions: number[][], rot: number, theta: number):
   return { cos, sin };
 }
 
-/** q·cos + rotate_half(q)·sin on the first `rot` dims of each head (rotate_half(x) = cat(-x2, x1)); the rest pass through. */
+/**
+ * q·cos + rotate_half(q)·sin on the first `rot` dims of each head (rotate_half(x) = cat(-x2, x1)); the rest pass through.
+ * Linear in x, so its gradient is written by hand (dy·cos + rotate_half's adjoint of dy·sin, cat(g2, -g1)): a training
+ * step keeps no slices or concatenations of it for the backward pass.
+ */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
   const [B, T, nh, hd] = x.shape;
-  const rot = cos.shape[3];
-  const xRot = rot === hd ? x : x.slice([0, 0, 0, 0], [B, T, nh, rot]);
-  const x1 = xRot.slice([0, 0, 0, 0], [B, T, nh, rot / 2]);
-  const x2 = xRot.slice([0, 0, 0, rot / 2], [B, T, nh, rot / 2]);
-  const rotated = tf.add(tf.mul(xRot, cos), tf.mul(tf.concat([tf.neg(x2), x1], 3), sin));
-  return (rot === hd ? rotated : tf.concat([rotated, x.slice([0, 0, 0, rot], [B, T, nh, hd - rot])], 3)) as tf.Tensor4D;
+  const rot = cos.shape[3], half = rot / 2;
+  const part = (t: tf.Tensor4D, from: number, size: number) => t.slice([0, 0, 0, from], [B, T, nh, size]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [t, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    save([cos, sin]); // the tables may be disposed (with their batch's context) before the backward pass runs
+    return {
+      value: tf.tidy(() => {
+        const xRot = rot === hd ? t : part(t, 0, rot);
+        const rotated = tf.add(tf.mul(xRot, cos), tf.mul(tf.concat([tf.neg(part(t, half, half)), part(t, 0, half)], 3), sin)) as tf.Tensor4D;
+        return rot === hd ? rotated : (tf.concat([rotated, part(t, rot, hd - rot)], 3) as tf.Tensor4D);
+      }),
+      gradFunc: (dy: tf.Tensor, [cosS, sinS]: tf.Tensor[]) => tf.tidy(() => {
+        const d = dy as tf.Tensor4D;
+        const dRot = rot === hd ? d : part(d, 0, rot);
+        const c = tf.mul(dRot, cosS) as tf.Tensor4D, s = tf.mul(dRot, sinS) as tf.Tensor4D;
+        const adjoint = tf.concat([part(s, half, half), tf.neg(part(s, 0, half))], 3);
+        const g = tf.add(c, adjoint) as tf.Tensor4D;
+        return rot === hd ? g : (tf.concat([g, part(d, rot, hd - rot)], 3) as tf.Tensor4D);
+      }),
+    };
+  });
+  return f(x) as tf.Tensor4D;
 }
 
 function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D {
@@ -282,8 +302,27 @@ function layerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: 
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), weight), bias) as tf.Tensor2D;
 }
 
-/** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+/**
+ * gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as x·sigmoid(2·√(2/π)·(x + 0.044715·x³)) (the same
+ * function: 0.5·(1 + tanh(z)) = sigmoid(2z)) because the wasm engine's sigmoid is vectorized and its tanh is not.
+ * Its gradient is written by hand from x alone, so a training step keeps one [tokens, intermediate] tensor per layer
+ * for it instead of autodiff's seven.
+ */
 function geluNew(x: tf.Tensor2D): tf.Tensor2D {
-  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))));
-  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner))) as tf.Tensor2D;
+  const k = 2 * Math.sqrt(2 / Math.PI), a = 0.044715;
+  const gate = (t: tf.Tensor) => tf.sigmoid(tf.mul(k, tf.add(t, tf.mul(a, tf.mul(t, tf.mul(t, t))))));
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [t, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    save([t]);
+    return {
+      value: tf.tidy(() => tf.mul(t, gate(t))),
+      // d/dx x·s(u) = s + x·s·(1 − s)·k·(1 + 3a·x²)
+      gradFunc: (dy: tf.Tensor, [t0]: tf.Tensor[]) => tf.tidy(() => {
+        const s = gate(t0);
+        const du = tf.mul(k, tf.add(1, tf.mul(3 * a, tf.square(t0))));
+        return tf.mul(dy, tf.add(s, tf.mul(tf.mul(t0, tf.mul(s, tf.sub(1, s))), du)));
+      }),
+    };
+  });
+  return f(x) as tf.Tensor2D;
 }

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { availableEngines, ENGINE_NAMES, initEngine } from "../../../src/backends/tfjs/engine.js";
+import { availableEngines, ENGINE_NAMES, initEngine, wasmThreadsWanted } from "../../../src/backends/tfjs/engine.js";
 
 const installed = (name: string) => {
   try {
@@ -22,7 +22,8 @@ describe("tfjs engine choice", () => {
       ?? (installed("@tensorflow/tfjs-node-gpu") ? "tensorflow-gpu" : installed("@tensorflow/tfjs-node") ? "tensorflow" : "wasm");
     expect(info.engine).toBe(expected);
     expect(tf.getBackend()).toBe(expected.startsWith("tensorflow") ? "tensorflow" : expected);
-    if (expected === "wasm") expect(info.threads).toBe(1);
+    // one thread per core (tfjs' threaded build), or TUNEGRAPH_TFJS_THREADS
+    if (expected === "wasm") expect(info.threads).toBe(wasmThreadsWanted());
     expect(info.device).toBe(expected === "tensorflow-gpu" ? "gpu" : "cpu");
   });
 
