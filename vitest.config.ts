@@ -11,5 +11,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     maxWorkers: 2,
+    // tiny test models pay more for waking a second wasm thread than they gain; the thread tests set their own count
+    env: { TUNEGRAPH_TFJS_THREADS: "1" },
   },
 });

@@ -29,11 +29,19 @@ export interface RegistryOptions {
 }
 
 /** One backend of each kind per process, created on first use (what services/context.ts calls `Backends`). */
-export function createBackends(opts: RegistryOptions = {}): { training(): Promise<TrainingBackend>; inference(): Promise<InferenceBackend> } {
+export function createBackends(opts: RegistryOptions = {}): {
+  training(): Promise<TrainingBackend>;
+  inference(): Promise<InferenceBackend>;
+  close(): Promise<void>;
+} {
   let training: Promise<TrainingBackend> | undefined;
   let inference: Promise<InferenceBackend> | undefined;
   return {
     training: () => (training ??= trainingBackend(opts.training)),
     inference: () => (inference ??= inferenceBackend(opts.inference, opts.onnx)),
+    // the loaded models' worker threads would keep the process alive
+    close: async () => {
+      if (inference) await (await inference).close();
+    },
   };
 }

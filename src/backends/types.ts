@@ -206,4 +206,6 @@ export interface InferenceBackend {
   describe(): Promise<BackendInfo>;
   export(checkpointDir: string, outDir: string, opts: ExportOptions): Promise<ExportResult>;
   load(modelDir: string): Promise<LoadedModel>;
+  /** Unload every model (their worker threads end; requests in flight finish first). */
+  close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { JobQueue } from "./queue.js";
 export interface Backends {
   training(): Promise<TrainingBackend>;
   inference(): Promise<InferenceBackend>;
+  close(): Promise<void>;
 }
 
 /** What every service function needs; built once per process by `startServices`. */

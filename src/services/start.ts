@@ -48,6 +48,7 @@ export async function startServices(config: AppConfig, backends: Backends, opts:
       clearInterval(sweep);
       await interruptActiveRuns(ctx);
       await queue.stop();
+      await ctx.backends.close();
       await hub.close();
       await db.close();
     },

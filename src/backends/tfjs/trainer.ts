@@ -11,6 +11,7 @@ import { Rng } from "../../model/random.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
 import { checkSeqLength, validateHyperparameters } from "../training-options.js";
 import type { BackendInfo, TrainingEvents, TrainingHyperparameters, TrainingJob, TrainingResult, TrainingSummary } from "../types.js";
+import { checkWasmHeap } from "./heap-budget.js";
 import { createLora, loraFromAdapter, type LoraLayer } from "./lora.js";
 import { AdamW } from "./optim/adamw.js";
 import { AdamW8bit } from "./optim/adamw8bit.js";
@@ -74,6 +75,8 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       maxSeqLength: hp.maxSeqLength, completionOnly: hp.completionOnly, packing: hp.packing, vocabSize: config.vocab_size,
     });
     const batcher = new Batcher(prepared.sequences, { batchSize: hp.batchSize, seed: hp.seed, padTokenId: tokenizer.eosTokenId });
+    // the threaded wasm build hangs when its heap runs out: refuse a step that cannot fit before loading anything
+    if (info.engine === "wasm") checkWasmHeap(config, hp, prepared.sequences.reduce((n, s) => Math.max(n, s.inputIds.length), 0));
     const adapterDir = job.resumeFrom ?? job.initAdapterDir;
     const adapter = adapterDir ? await readAdapter(adapterDir, config) : null;
     lora = adapter ? loraFromAdapter(config, hp, adapter, adapterDir!) : createLora(config, hp, hp.seed);

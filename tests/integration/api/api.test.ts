@@ -2,17 +2,10 @@ import { mkdir, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Backends } from "../../../src/services/context.js";
-import { collect, startTestApi, type TestApi } from "./harness.js";
+import { collect, noBackends, startTestApi, type TestApi } from "./harness.js";
 
 const KEY = "test-key-123";
 const auth = { authorization: `Bearer ${KEY}` };
-// nothing in this file trains or generates: a call to a backend is a test failure
-const noBackends: Backends = {
-  training: () => Promise.reject(new Error("this test does not train")),
-  inference: () => Promise.reject(new Error("this test does not generate")),
-};
-
 describe("GraphQL API over HTTP and WebSocket", () => {
   let api: TestApi;
   let modelId: string;

@@ -1,12 +1,6 @@
 import { serverAudits } from "graphql-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Backends } from "../../../src/services/context.js";
-import { startTestApi, type TestApi } from "./harness.js";
-
-const noBackends: Backends = {
-  training: () => Promise.reject(new Error("the audits do not train")),
-  inference: () => Promise.reject(new Error("the audits do not generate")),
-};
+import { noBackends, startTestApi, type TestApi } from "./harness.js";
 
 describe("GraphQL over HTTP (graphql-http serverAudits)", () => {
   let api: TestApi;

@@ -10,6 +10,13 @@ import type { Backends } from "../../../src/services/context.js";
 import { startServices, type RunningServices } from "../../../src/services/start.js";
 import { createTestDatabase, type TestDatabase } from "./test-db.js";
 
+/** For tests that neither train nor generate: a call to a backend fails the test. */
+export const noBackends: Backends = {
+  training: () => Promise.reject(new Error("this test does not train")),
+  inference: () => Promise.reject(new Error("this test does not generate")),
+  close: async () => {},
+};
+
 export interface TestApi {
   url: string;
   wsUrl: string;

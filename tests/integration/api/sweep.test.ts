@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Backends } from "../../../src/services/context.js";
 import { sweepInterrupted } from "../../../src/services/run-status.js";
-import { startTestApi, type TestApi } from "./harness.js";
-
-const noBackends: Backends = {
-  training: () => Promise.reject(new Error("this test does not train")),
-  inference: () => Promise.reject(new Error("this test does not generate")),
-};
+import { noBackends, startTestApi, type TestApi } from "./harness.js";
 
 describe("jobs whose worker stopped", () => {
   let api: TestApi;

@@ -1,0 +1,110 @@
+/**
+ * The figures issue 7 asks for, read out of one round of `npm run bench` (every area script run once, the machine's
+ * limits measured beside them), so that each ratio is formed within a round before rounds are summarized.
+ */
+import type { Limits } from "../limits.js";
+
+export type AreaScript = "forward" | "train" | "generate" | "api";
+
+export interface Round {
+  limits?: Limits;
+  /** Each area script's JSON, as it wrote it. */
+  areas: Partial<Record<AreaScript, unknown>>;
+  /** bench/generate.ts run again on the fp32 export of the same model. */
+  generateFp32?: unknown;
+}
+
+export interface Headline {
+  section: "limits" | "decode" | "prefill" | "concurrency" | "train" | "memory" | "api" | "forward";
+  measure: string;
+  unit: string;
+  value: (r: Round) => number | undefined;
+}
+
+/** The number at a dotted path, if there is one. */
+export function at(obj: unknown, dotted: string): number | undefined {
+  let v: unknown = obj;
+  for (const k of dotted.split(".")) v = v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+const api = (path: string) => (r: Round) => at(r.areas.api, path);
+const gen = (path: string) => (r: Round) => at(r.areas.generate, path);
+const fwd = (path: string) => (r: Round) => at(r.areas.forward, `results.${path}`);
+const bandwidth = (r: Round) => r.limits?.bandwidth.bestGBps;
+const peak = (engine: string) => (r: Round) => r.limits?.peaks.find((p) => p.engine === engine)?.bestGflops;
+type Row = { engine: string; model: string; quant: string } & Record<string, unknown>;
+/**
+ * A field of the row for a model and quant in a per-engine list (bench/forward.ts' `forward`, bench/train.ts'
+ * `steps`), on the engine listed first: the one the project picks.
+ */
+const rowField = (script: AreaScript, list: string, model: string, quant: string, field: string) => (r: Round) => {
+  const results = (r.areas[script] as { results?: Record<string, unknown> } | undefined)?.results;
+  const rows = results?.[list] as Row[] | undefined;
+  const row = rows?.find((x) => x.engine === rows[0]?.engine && x.model.startsWith(model) && x.quant === quant);
+  return at(row, field);
+};
+const forwardRate = (model: string, quant: string) => rowField("forward", "forward", model, quant, "tokensPerSecond");
+const train = (model: string, quant: string, field: string) => rowField("train", "steps", model, quant, field);
+const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20);
+
+export const HEADLINES: Headline[] = [
+  { section: "limits", measure: "memory read bandwidth, all cores (best)", unit: "GB/s", value: bandwidth },
+  { section: "limits", measure: "memory read bandwidth, 1 thread (best)", unit: "GB/s", value: (r) => r.limits?.bandwidthOneThread.bestGBps },
+  { section: "limits", measure: "matMul peak, onnxruntime CPU", unit: "GFLOP/s", value: peak("onnxruntime-cpu") },
+  { section: "limits", measure: "matMul peak, tfjs (training engine)", unit: "GFLOP/s", value: (r) => r.limits?.peaks.find((p) => p.engine.startsWith("tfjs-"))?.bestGflops },
+
+  { section: "decode", measure: "int4 decode, 1 stream", unit: "tok/s", value: gen("ours.decodeTokensPerSecond") },
+  { section: "decode", measure: "weights read per token", unit: "GB", value: gen("ours.weightGBPerToken") },
+  { section: "decode", measure: "achieved weight reads", unit: "GB/s", value: gen("ours.weightGBPerSecond") },
+  { section: "decode", measure: "achieved / measured read bandwidth", unit: "ratio", value: (r) => ratio(gen("ours.weightGBPerSecond")(r), bandwidth(r)) },
+  { section: "decode", measure: "bandwidth ceiling (bandwidth / GB per token)", unit: "tok/s", value: (r) => ratio(bandwidth(r), gen("ours.weightGBPerToken")(r)) },
+  { section: "decode", measure: "end to end, 1 stream: tunegraph", unit: "tok/s", value: gen("ours.endToEndTokensPerSecond") },
+  { section: "decode", measure: "end to end, 1 stream: transformers.js, same model", unit: "tok/s", value: gen("transformersJs.tokensPerSecond") },
+  { section: "decode", measure: "tunegraph / transformers.js", unit: "ratio", value: (r) => ratio(gen("ours.endToEndTokensPerSecond")(r), gen("transformersJs.tokensPerSecond")(r)) },
+  { section: "decode", measure: "fp32 decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateFp32, "ours.decodeTokensPerSecond") },
+  { section: "decode", measure: "int4 / fp32 decode", unit: "ratio", value: (r) => ratio(gen("ours.decodeTokensPerSecond")(r), at(r.generateFp32, "ours.decodeTokensPerSecond")) },
+
+  { section: "prefill", measure: "prompt length", unit: "tokens", value: gen("ours.prefillPromptTokens") },
+  { section: "prefill", measure: "prefill", unit: "tok/s", value: gen("ours.prefillTokensPerSecond") },
+  { section: "prefill", measure: "time to first token", unit: "ms", value: gen("ours.timeToFirstTokenMs") },
+
+  { section: "concurrency", measure: "concurrent streams", unit: "streams", value: gen("ours.streams") },
+  { section: "concurrency", measure: "aggregate decode, 4 streams", unit: "tok/s", value: gen("ours.aggregate4TokensPerSecond") },
+  { section: "concurrency", measure: "aggregate decode", unit: "tok/s", value: gen("ours.aggregateTokensPerSecond") },
+  { section: "concurrency", measure: "aggregate / one stream", unit: "ratio", value: gen("ours.aggregateOverSingle") },
+
+  { section: "forward", measure: "forward, tiny preset, full precision (first engine)", unit: "tok/s", value: forwardRate("tiny", "none") },
+  { section: "forward", measure: "forward, tiny preset, NF4 base", unit: "tok/s", value: forwardRate("tiny", "nf4") },
+  { section: "forward", measure: "forward, mid-size (hidden 512, 8 layers), full precision", unit: "tok/s", value: forwardRate("mid", "none") },
+  { section: "forward", measure: "forward, mid-size, NF4 base", unit: "tok/s", value: forwardRate("mid", "nf4") },
+
+  { section: "train", measure: "LoRA step, tiny preset, full-precision base", unit: "tok/s", value: train("tiny", "none", "tokensPerSecond") },
+  { section: "train", measure: "LoRA step, tiny preset, NF4 base", unit: "tok/s", value: train("tiny", "nf4", "tokensPerSecond") },
+  { section: "train", measure: "LoRA step, mid-size (hidden 512, 8 layers), full-precision base", unit: "tok/s", value: train("mid", "none", "tokensPerSecond") },
+  { section: "train", measure: "LoRA step, mid-size, NF4 base", unit: "tok/s", value: train("mid", "nf4", "tokensPerSecond") },
+  { section: "train", measure: "LoRA step time, mid-size, NF4 base", unit: "s", value: train("mid", "nf4", "secondsPerStep") },
+  { section: "train", measure: "utilization of the matMul peak, mid-size, full-precision base", unit: "ratio", value: train("mid", "none", "utilization") },
+  { section: "train", measure: "utilization of the matMul peak, mid-size, NF4 base", unit: "ratio", value: train("mid", "nf4", "utilization") },
+  { section: "train", measure: "NF4 / full-precision base, step time (mid-size)", unit: "ratio", value: (r) => ratio(train("mid", "nf4", "secondsPerStep")(r), train("mid", "none", "secondsPerStep")(r)) },
+  { section: "train", measure: "NF4 / full-precision base, weight bytes (mid-size)", unit: "ratio", value: (r) => ratio(train("mid", "nf4", "weightBytes")(r), train("mid", "none", "weightBytes")(r)) },
+  { section: "train", measure: "NF4 / full-precision base, peak RSS (mid-size)", unit: "ratio", value: (r) => ratio(train("mid", "nf4", "peakRssBytes")(r), train("mid", "none", "peakRssBytes")(r)) },
+
+  { section: "memory", measure: "init-model --preset phi-2, peak RSS", unit: "MiB", value: (r) => mb(fwd("initModelPhi2.peakRssBytes")(r)) },
+  { section: "memory", measure: "NF4 quantization of phi-2's linears, peak RSS", unit: "MiB", value: (r) => mb(fwd("nf4Phi2.peakRssBytes")(r)) },
+  { section: "memory", measure: "bytes per weight held by NF4 (double quant)", unit: "B", value: fwd("nf4Phi2.bytesPerWeight") },
+  { section: "memory", measure: "merge, peak RSS", unit: "MiB", value: gen("prepared.merge.peakRssMb") },
+  { section: "memory", measure: "export int4, peak RSS", unit: "MiB", value: gen("prepared.export.peakRssMb") },
+  { section: "memory", measure: "serving int4, peak RSS", unit: "MiB", value: gen("ours.peakRssMb") },
+
+  { section: "api", measure: "trivial query latency while training, p50", unit: "ms", value: api("latency.p50Ms") },
+  { section: "api", measure: "trivial query latency while training, p99 (target < 50)", unit: "ms", value: api("latency.p99Ms") },
+  { section: "api", measure: "training steps taken during the queries", unit: "steps", value: api("latency.trainingSteps") },
+  { section: "api", measure: "generate through the API", unit: "tok/s", value: api("generate.apiTokensPerSecond") },
+  { section: "api", measure: "generate on the engine directly", unit: "tok/s", value: api("generate.engineTokensPerSecond") },
+  { section: "api", measure: "API / engine", unit: "ratio", value: api("generate.ratio") },
+];

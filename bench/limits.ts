@@ -1,0 +1,38 @@
+/**
+ * `node dist/bench/limits.js [--quick] [--json]`: this machine's physical limits, measured now: memory read bandwidth
+ * (the ceiling of decode, one read of every weight per token) and the matMul peak of each engine (the denominator of
+ * training utilization). `npm run bench` runs it in every round, so each ratio against a limit comes from one run.
+ */
+import { measureReadBandwidth, type BandwidthResult } from "./lib/bandwidth.js";
+import { ortMatMulPeak, tfjsMatMulPeak, type PeakResult } from "./lib/peak.js";
+import { printTable } from "./lib/report.js";
+
+export interface Limits {
+  bandwidth: BandwidthResult;
+  /** One intra-op thread: what a single decode thread could read. */
+  bandwidthOneThread: BandwidthResult;
+  peaks: PeakResult[];
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+
+async function main(): Promise<void> {
+  const bytes = quick ? 2 ** 28 : 2 ** 31;
+  const size = quick ? 1024 : 2048;
+  const repetitions = quick ? 3 : 5;
+  const limits: Limits = {
+    bandwidth: await measureReadBandwidth({ bytes, repetitions }),
+    bandwidthOneThread: await measureReadBandwidth({ bytes, repetitions, threads: 1 }),
+    peaks: [await ortMatMulPeak({ size, repetitions }), await tfjsMatMulPeak({ size, repetitions })],
+  };
+  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
+  printTable("Memory read bandwidth (GB/s; best of the repetitions after a warm-up)", ["method", "best", "all"],
+    [limits.bandwidth, limits.bandwidthOneThread].map((b) => [b.method, b.bestGBps, fmt(b.samplesGBps)]), 1);
+  printTable("matMul peak (GFLOP/s, float32 n×n · n×n; best of the repetitions)", ["engine", "n", "threads", "best", "all"],
+    limits.peaks.map((p) => [p.engine, String(p.size), String(p.threads), p.bestGflops, fmt(p.samplesGflops)]), 1);
+  // last, on one line, for bench/all.ts
+  if (args.includes("--json")) process.stdout.write(`${JSON.stringify(limits)}\n`);
+}
+
+await main();
