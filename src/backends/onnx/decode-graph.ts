@@ -1,6 +1,4 @@
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
 
 const onnx = onnxProto.onnx;
@@ -45,24 +43,10 @@ export function addNewKvOutputs(model: Model): Model | null {
 }
 
 /**
- * Load `modelPath` with the new-KV outputs added, as what `InferenceSession.create` takes: the bytes, or (when weights
- * live in external files, which ORT finds next to the model) a temporary model file beside links to those files.
- * `release` removes the temporary files once the session exists. Null when the graph has no `present` outputs.
+ * `modelPath` with the new-KV outputs added, as bytes for `InferenceSession.create` (external weights stay where they
+ * are: the session is told their folder). Null when the graph has no `present` outputs.
  */
-export async function decodeModel(modelPath: string): Promise<{ source: Uint8Array | string; release: () => Promise<void> } | null> {
+export async function decodeModel(modelPath: string): Promise<Uint8Array | null> {
   const model = addNewKvOutputs(onnx.ModelProto.decode(await readFile(modelPath)));
-  if (!model) return null;
-  const bytes = onnx.ModelProto.encode(model).finish();
-  const external = new Set<string>();
-  for (const t of model.graph?.initializer ?? []) {
-    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
-    const location = t.externalData?.find((e) => e.key === "location")?.value;
-    if (location) external.add(location);
-  }
-  if (external.size === 0) return { source: bytes, release: async () => undefined };
-  const dir = await mkdtemp(path.join(os.tmpdir(), "tunegraph-decode-"));
-  for (const location of external) await symlink(path.resolve(path.dirname(modelPath), location), path.join(dir, location));
-  const file = path.join(dir, path.basename(modelPath));
-  await writeFile(file, bytes);
-  return { source: file, release: () => rm(dir, { recursive: true, force: true }) };
+  return model ? onnx.ModelProto.encode(model).finish() : null;
 }

@@ -99,31 +99,27 @@ async function createSession(modelPath: string, device: Device, threads: number)
   if (device === "cuda" && !cudaAvailable()) {
     throw new UserError("device cuda: this onnxruntime-node has no CUDA provider (install it with network access so its install script can fetch it)");
   }
-  let decode: Awaited<ReturnType<typeof decodeModel>>;
+  let decode: Uint8Array | null;
   try {
     decode = await decodeModel(modelPath);
   } catch (e) {
     throw new UserError(`${modelPath}: not a readable ONNX model (${(e as Error).message.split("\n")[0]})`);
   }
-  const source = decode?.source ?? modelPath;
-  // create() is overloaded on path / bytes: one call per kind
+  // model bytes do not say where they came from: external weights (model.onnx_data) are found through this folder
+  const folder = { extra: { session: { model_external_initializers_file_folder_path: path.dirname(modelPath) } } };
   const create = (options: ort.InferenceSession.SessionOptions) =>
-    typeof source === "string" ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
-  try {
-    if (device === "cuda" || (device === "auto" && cudaAvailable())) {
-      try {
-        return { session: await create({ ...base, executionProviders: ["cuda"] }), provider: "cuda" };
-      } catch (e) {
-        if (device === "cuda") throw new UserError(`device cuda: onnxruntime cannot start CUDA here (${(e as Error).message.split("\n")[0]})`);
-      }
-    }
+    decode ? ort.InferenceSession.create(decode, { ...folder, ...options }) : ort.InferenceSession.create(modelPath, options);
+  if (device === "cuda" || (device === "auto" && cudaAvailable())) {
     try {
-      return { session: await create({ ...base, executionProviders: ["cpu"] }), provider: "cpu" };
+      return { session: await create({ ...base, executionProviders: ["cuda"] }), provider: "cuda" };
     } catch (e) {
-      throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
+      if (device === "cuda") throw new UserError(`device cuda: onnxruntime cannot start CUDA here (${(e as Error).message.split("\n")[0]})`);
     }
-  } finally {
-    await decode?.release();
+  }
+  try {
+    return { session: await create({ ...base, executionProviders: ["cpu"] }), provider: "cpu" };
+  } catch (e) {
+    throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
   }
 }
 

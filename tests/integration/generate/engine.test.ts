@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxBackend } from "../../../src/backends/onnx/backend.js";
 import { BatchCache } from "../../../src/backends/onnx/kv-cache.js";
@@ -174,6 +176,23 @@ describe("generation on an int4 export (float16 cache)", () => {
     } finally {
       await b.close();
       await int4.cleanup();
+    }
+  });
+});
+
+describe("generation on an export with external weights (model.onnx_data, as phi-2 is written)", () => {
+  it("loads the weights from beside the model and gives the same greedy tokens as the inline export", async () => {
+    const external = await tinyExportedModel("fp32", {}, "float32", true);
+    const b = new OnnxBackend({ threads: 1 });
+    try {
+      expect(existsSync(path.join(external.dir, "onnx", "model.onnx_data"))).toBe(true);
+      const req: GenerationRequest = { prompt: PROMPTS[1], maxNewTokens: 12 };
+      const [inline] = await alone([req]);
+      const got = await (await b.load(external.dir)).generate(req);
+      expect(got.tokens).toEqual(inline!.tokens);
+    } finally {
+      await b.close();
+      await external.cleanup();
     }
   });
 });

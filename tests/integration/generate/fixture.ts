@@ -8,11 +8,11 @@ import { presetConfig } from "../../../src/model/config.js";
 import { initModel } from "../../../src/model/init.js";
 
 /** A tiny random Phi (the `tiny` preset, real vocabulary) exported to ONNX in a temp dir. */
-export async function tinyExportedModel(precision: Precision = "fp32", overrides: Record<string, unknown> = {}, kvCache: KvCacheType = "float32"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tinyExportedModel(precision: Precision = "fp32", overrides: Record<string, unknown> = {}, kvCache: KvCacheType = "float32", externalData = false): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(path.join(os.tmpdir(), "tg-"));
   const ckpt = path.join(root, "checkpoint");
   const dir = path.join(root, "exported");
   await initModel({ config: presetConfig("tiny", overrides), out: ckpt, seed: 7, dtype: "F32" });
-  await exportModel(ckpt, dir, { precision, kvCache });
+  await exportModel(ckpt, dir, { precision, kvCache, externalData });
   return { dir, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
