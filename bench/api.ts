@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { createBackends } from "../src/backends/registry.js";
+import { createScratchDatabase } from "../src/db/scratch.js";
 import { startApiServer } from "../src/server/app.js";
 import { loadConfig } from "../src/services/config.js";
 import { startServices } from "../src/services/start.js";
@@ -27,7 +28,9 @@ const PROMPT = "What is a LoRA adapter?";
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), "tg-bench-api-"));
 await chmod(dataDir, 0o755);
-const config = loadConfig({ ...process.env, TUNEGRAPH_DATA_DIR: dataDir, TUNEGRAPH_PORT: "0", TUNEGRAPH_ROOTS: dataDir });
+// DATABASE_URL's server keeps state between runs: a database of our own there (else the embedded one in dataDir)
+const scratch = process.env.DATABASE_URL ? await createScratchDatabase(process.env.DATABASE_URL, "tg_bench") : null;
+const config = loadConfig({ ...process.env, ...(scratch ? { DATABASE_URL: scratch.url } : {}), TUNEGRAPH_DATA_DIR: dataDir, TUNEGRAPH_PORT: "0", TUNEGRAPH_ROOTS: dataDir });
 const log = pino({ level: "warn" });
 const backends = createBackends({ onnx: { maxNewTokens: config.limits.maxNewTokens } });
 const services = await startServices(config, backends, { worker: true, demo: true, log });
@@ -49,9 +52,9 @@ try {
     `mutation { startTraining(input: { baseModelId: "${modelId}", datasetId: "${datasets[0]!.id}", hyperparameters: { maxSteps: 100000, batchSize: 2, maxSeqLength: 64, loggingSteps: 1, saveSteps: 100000 } }) { id } }`,
   );
   const runId = startTraining.id;
-  const stepOf = async () => (await gql<{ trainingRun: { status: string; currentStep: number } }>(`{ trainingRun(id: "${runId}") { status currentStep } }`)).trainingRun;
+  const stepOf = async () => (await gql<{ trainingRun: { status: string; currentStep: number; error: string | null } }>(`{ trainingRun(id: "${runId}") { status currentStep error } }`)).trainingRun;
   for (let s = await stepOf(); s.currentStep < 1; s = await stepOf()) {
-    if (s.status !== "QUEUED" && s.status !== "RUNNING") throw new Error(`training ${s.status} before the measurement`);
+    if (s.status !== "QUEUED" && s.status !== "RUNNING") throw new Error(`training ${s.status} before the measurement: ${s.error ?? "no error recorded"}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const stepBefore = (await stepOf()).currentStep;
@@ -102,5 +105,6 @@ try {
 } finally {
   await server.close();
   await services.close();
+  await scratch?.drop();
   await rm(dataDir, { recursive: true, force: true });
 }

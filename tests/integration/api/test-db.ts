@@ -1,30 +1,17 @@
 import { mkdtemp, rm, chmod } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
+import { createScratchDatabase, type ScratchDatabase } from "../../../src/db/scratch.js";
 import { startEmbeddedPostgres } from "../../../src/db/embedded.js";
 
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
+export type TestDatabase = ScratchDatabase;
 
 /**
  * A fresh, empty database for one test file: on the server of DATABASE_URL when set (CI), else on an embedded
  * PostgreSQL started in a temporary directory.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `tg_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  if (process.env.DATABASE_URL) {
-    const admin = process.env.DATABASE_URL;
-    await adminQuery(admin, `CREATE DATABASE "${name}"`);
-    const url = new URL(admin);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      drop: () => adminQuery(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-    };
-  }
+  if (process.env.DATABASE_URL) return createScratchDatabase(process.env.DATABASE_URL, "tg_test");
   const dir = await mkdtemp(path.join(os.tmpdir(), "tg-"));
   await chmod(dir, 0o755);
   const server = await startEmbeddedPostgres(dir);
@@ -35,14 +22,4 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
