@@ -1,8 +1,8 @@
-import { readdir } from "node:fs/promises";
 import type { PhiConfig } from "./config.js";
 import { expectedTensors, writeCheckpoint, type WrittenCheckpoint } from "./checkpoint.js";
 import type { FloatDtype } from "./dtype.js";
 import { UserError } from "./errors.js";
+import { assertEmptyDir } from "./out-dir.js";
 import { Rng } from "./random.js";
 import { elementCount } from "./safetensors.js";
 
@@ -37,17 +37,4 @@ export async function initModel(opts: InitModelOptions): Promise<WrittenCheckpoi
     async (name) => initialTensor(opts.config, name, shapes.get(name)!, opts.seed),
     { dtype: opts.dtype, maxShardBytes: opts.maxShardBytes },
   );
-}
-
-async function assertEmptyDir(dir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return;
-    if (code === "ENOTDIR") throw new UserError(`${dir}: exists and is not a directory`, "CONFLICT");
-    throw e;
-  }
-  if (entries.length > 0) throw new UserError(`${dir}: output directory is not empty (${entries.length} entries); choose a new or empty one`, "CONFLICT");
 }

@@ -1,8 +1,9 @@
-import { access, readdir } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import path from "node:path";
 import { Checkpoint, writeCheckpoint, type WrittenCheckpoint } from "./checkpoint.js";
 import type { FloatDtype } from "./dtype.js";
 import { UserError } from "./errors.js";
+import { assertEmptyDir } from "./out-dir.js";
 import { readAdapter, type LoraWeights } from "./peft.js";
 
 export interface MergeOptions {
@@ -45,11 +46,7 @@ export function mergeLoraInto(w: Float32Array, lora: LoraWeights, scale: number)
  */
 export async function mergeAdapter(modelDir: string, adapterDir: string, outDir: string, opts: MergeOptions = {}): Promise<MergeResult> {
   if (path.resolve(outDir) === path.resolve(modelDir)) throw new UserError(`--out ${outDir} is the base model directory: choose another one`, "CONFLICT");
-  const entries = await readdir(outDir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return [];
-    throw e.code === "ENOTDIR" ? new UserError(`${outDir}: exists and is not a directory`, "CONFLICT") : e;
-  });
-  if (entries.length > 0) throw new UserError(`${outDir}: output directory is not empty (${entries.length} entries); choose a new or empty one`, "CONFLICT");
+  await assertEmptyDir(outDir);
 
   const base = await Checkpoint.open(modelDir);
   try {

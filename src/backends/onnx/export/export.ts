@@ -1,8 +1,9 @@
-import { copyFile, readdir, writeFile } from "node:fs/promises";
+import { copyFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Checkpoint } from "../../../model/checkpoint.js";
 import { UserError } from "../../../model/errors.js";
+import { assertEmptyDir } from "../../../model/out-dir.js";
 import { copyTokenizerFiles, writeBuiltinTokenizer } from "../../../model/tokenizer.js";
 import type { ExportOptions, ExportResult, Precision } from "../../types.js";
 import { MODEL_FILE, writeOnnxModel, type OnnxWriteOptions } from "./onnx-file.js";
@@ -19,11 +20,7 @@ export type ExportModelOptions = ExportOptions & Omit<OnnxWriteOptions, "precisi
 export async function exportModel(checkpointDir: string, outDir: string, opts: ExportModelOptions): Promise<ExportResult> {
   if (!PRECISIONS.includes(opts.precision)) throw new UserError(`unsupported precision "${String(opts.precision)}": expected one of ${PRECISIONS.join(", ")}`);
   if (path.resolve(outDir) === path.resolve(checkpointDir)) throw new UserError(`--out ${outDir} is the checkpoint directory: choose another one`, "CONFLICT");
-  const entries = await readdir(outDir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return [];
-    throw e.code === "ENOTDIR" ? new UserError(`${outDir}: exists and is not a directory`, "CONFLICT") : e;
-  });
-  if (entries.length > 0) throw new UserError(`${outDir}: output directory is not empty (${entries.length} entries); choose a new or empty one`, "CONFLICT");
+  await assertEmptyDir(outDir);
 
   const ckpt = await Checkpoint.open(checkpointDir);
   try {
