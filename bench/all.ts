@@ -24,44 +24,48 @@ const dataDir = path.resolve(process.env.TUNEGRAPH_DATA_DIR ?? ".data", "bench")
 
 /**
  * Extra arguments per script. generate builds its models (base, merged, exports) in one directory under the data
- * directory, shared by its int4 and fp32 runs, and in full mode keeps it there for the next run.
+ * directory, shared by its int4, int4 block-128 and fp32 runs, and in full mode keeps it there for the next run.
  */
-function scriptArgs(script: AreaScript | "limits", opts: Options, precision?: "fp32"): string[] {
+function scriptArgs(script: AreaScript | "limits", opts: Options, variant?: GenerateVariant): string[] {
   const args = opts.quick ? ["--quick"] : [];
   if (script === "limits") args.push("--json");
   if (script === "generate") {
     args.push("--work", path.join(dataDir, `generate-${opts.quick ? "quick" : "phi-2"}`));
     if (!opts.quick) args.push("--keep");
-    if (precision) args.push("--precision", precision);
+    if (variant === "fp32") args.push("--precision", "fp32");
+    if (variant === "int4-b128") args.push("--block-size", "128");
   }
   return args;
 }
 
 interface Collected {
   rounds: Round[];
-  /** Each child's own JSON, per script label ("generate", "generate-fp32", "limits"), one entry per round. */
+  /** Each child's own JSON, per script label ("generate", "generate-fp32", "generate-int4-b128", "limits"), one entry per round. */
   perScript: Map<string, unknown[]>;
   failures: BenchReport["failures"];
 }
 
-async function runRounds(opts: Options, scripts: AreaScript[], withLimits: boolean, fp32: boolean): Promise<Collected> {
+/** bench/generate.ts again on other exports of the same model: fp32 (decode ratio), int4 with block 128 (concurrency). */
+type GenerateVariant = "fp32" | "int4-b128";
+
+async function runRounds(opts: Options, scripts: AreaScript[], withLimits: boolean, variants: GenerateVariant[]): Promise<Collected> {
   const collected: Collected = { rounds: [], perScript: new Map(), failures: [] };
   const keep = (label: string, value: unknown, child: ChildResult) => {
     const list = collected.perScript.get(label) ?? [];
     list.push({ ...(value as object), benchChild: { seconds: child.seconds, peakRssBytes: child.peakRssBytes } });
     collected.perScript.set(label, list);
   };
-  const jobs: { label: string; script: AreaScript | "limits"; precision?: "fp32" }[] = [
+  const jobs: { label: string; script: AreaScript | "limits"; variant?: GenerateVariant }[] = [
     ...(withLimits ? [{ label: "limits", script: "limits" as const }] : []),
-    // fp32 right after int4, so that the two sides of their ratio run under the same conditions
-    ...scripts.flatMap((s) => [{ label: s, script: s }, ...(s === "generate" && fp32 ? [{ label: "generate-fp32", script: s, precision: "fp32" as const }] : [])]),
+    // the variants right after int4, so that the two sides of their ratios run under the same conditions
+    ...scripts.flatMap((s) => [{ label: s, script: s }, ...(s === "generate" ? variants.map((variant) => ({ label: `generate-${variant}`, script: s, variant })) : [])]),
   ];
   for (let round = 1; round <= opts.rounds; round++) {
     const r: Round = { areas: {} };
     for (const job of jobs) {
       process.stdout.write(`\n=== round ${round}/${opts.rounds}: ${job.label}\n`);
       const since = Date.now();
-      const child = await runScript(job.script, scriptArgs(job.script, opts, job.precision), opts.timeoutMinutes * 60, dataDir);
+      const child = await runScript(job.script, scriptArgs(job.script, opts, job.variant), opts.timeoutMinutes * 60, dataDir);
       try {
         if (child.timedOut) {
           const last = child.stdout.trim().split("\n").at(-1)?.slice(0, 60);
@@ -71,7 +75,8 @@ async function runRounds(opts: Options, scripts: AreaScript[], withLimits: boole
         const value = await readResults(job.script, child.stdout, since);
         keep(job.label, value, child);
         if (job.label === "limits") r.limits = value as Round["limits"];
-        else if (job.label === "generate-fp32") r.generateFp32 = value;
+        else if (job.variant === "fp32") r.generateFp32 = value;
+        else if (job.variant === "int4-b128") r.generateB128 = value;
         else r.areas[job.script as AreaScript] = value;
       } catch (err) {
         collected.failures.push({ script: job.label, round, message: (err as Error).message });
@@ -101,14 +106,16 @@ async function main(): Promise<void> {
     notRun.push({ script: `bench/${s}.ts`, reason: "not written yet (no compiled script)" });
     return false;
   });
-  // the fp32 export of the same model, for the int4 / fp32 decode ratio
-  const fp32 = scripts.includes("generate") && areas.includes("decode");
+  const variants: GenerateVariant[] = !scripts.includes("generate") ? [] : [
+    ...(areas.includes("decode") ? ["fp32" as const] : []),
+    ...(areas.includes("concurrency") ? ["int4-b128" as const] : []),
+  ];
   const withLimits = needsLimits(areas);
 
   await mkdir(dataDir, { recursive: true });
   const machine = describeMachine();
   process.stdout.write(`bench (${opts.quick ? "quick" : "full"}, ${opts.rounds} round(s)): ${areas.join(", ")}\nmachine: ${machineLine(machine)}\n`);
-  const collected = await runRounds(opts, scripts, withLimits, fp32);
+  const collected = await runRounds(opts, scripts, withLimits, variants);
 
   const headlines = HEADLINES.filter((h) => h.section === "limits" ? withLimits : (areas as string[]).includes(h.section)).map((h) => {
     const samples = collected.rounds.map(h.value).filter((v): v is number => v !== undefined);

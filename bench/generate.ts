@@ -1,5 +1,5 @@
 /**
- * `npm run bench:generate [-- --quick] [--precision int4|fp32] [--work DIR] [--keep] [--threads N]`: serving speed on
+ * `npm run bench:generate [-- --quick] [--precision int4|fp32] [--block-size N] [--work DIR] [--keep] [--threads N]`: serving speed on
  * a Phi with random weights. Full mode: phi-2 sizes (init-model, merge of a random rank-8 q/v adapter, export), then
  * single-stream decode (and GB/s of weights read), prefill of a 512-token prompt, time to first token, 8 concurrent
  * streams, transformers.js on the same model as a ratio, peak RSS. Quick mode: the same on a small model, in seconds.
@@ -14,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { OnnxBackend } from "../src/backends/onnx/backend.js";
 import { exportModel } from "../src/backends/onnx/export/export.js";
+import { INT4_BLOCK_SIZE } from "../src/backends/onnx/export/phi-graph.js";
 import type { GenerationResult, Precision } from "../src/backends/types.js";
 import { presetConfig, type PhiConfig } from "../src/model/config.js";
 import { initModel } from "../src/model/init.js";
@@ -39,26 +40,28 @@ const quick = flag("--quick");
 const threads = Number(value("--threads") ?? 0);
 const precision = (value("--precision") ?? "int4") as Precision;
 if (precision !== "int4" && precision !== "fp32") throw new Error(`--precision must be int4 or fp32, got ${precision}`);
+const blockSize = Number(value("--block-size") ?? INT4_BLOCK_SIZE); // int4 only
+const variant = `${precision}${precision === "int4" && blockSize !== INT4_BLOCK_SIZE ? `-b${blockSize}` : ""}`;
 const work = path.resolve(value("--work") ?? path.join(os.tmpdir(), `tunegraph-bench-generate${quick ? "-quick" : ""}`));
 
 const plan: Plan = quick
   ? { mode: "quick", config: presetConfig("tiny", { hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, num_attention_heads: 8 }), promptTokens: 128, decodeTokens: 32, streams: 8 }
   : { mode: "full", config: presetConfig("phi-2"), promptTokens: 512, decodeTokens: 128, streams: 8 };
 
-const dirs = { base: path.join(work, "base"), adapter: path.join(work, "adapter"), merged: path.join(work, "merged"), exported: path.join(work, `exported-${precision}`) };
+const dirs = { base: path.join(work, "base"), adapter: path.join(work, "adapter"), merged: path.join(work, "merged"), exported: path.join(work, `exported-${variant}`) };
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 /** merge and export each run in a child process (this script again, `--phase NAME`) so that each has its own peak RSS. */
 async function phase(name: string): Promise<{ seconds: number; peakRssMb: number }> {
   const started = performance.now();
   if (name === "merge") await mergeAdapter(dirs.base, dirs.adapter, dirs.merged);
-  else if (name === "export") await exportModel(dirs.merged, dirs.exported, { precision });
+  else if (name === "export") await exportModel(dirs.merged, dirs.exported, { precision, blockSize });
   return { seconds: (performance.now() - started) / 1000, peakRssMb: rssMb() };
 }
 
 function inChild(name: string): { seconds: number; peakRssMb: number } {
   const script = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [script, "--phase", name, "--work", work, "--precision", precision, ...(quick ? ["--quick"] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const r = spawnSync(process.execPath, [script, "--phase", name, "--work", work, "--precision", precision, "--block-size", String(blockSize), ...(quick ? ["--quick"] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   if (r.status !== 0) throw new Error(`bench phase ${name} failed (exit ${r.status})`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
@@ -177,7 +180,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await phase(sub))}\n`);
     return;
   }
-  console.log(`bench:generate (${plan.mode}): hidden ${plan.config.hidden_size}, ${plan.config.num_hidden_layers} layers, ${precision}, ${threads || os.availableParallelism()} threads, in ${work}`);
+  console.log(`bench:generate (${plan.mode}): hidden ${plan.config.hidden_size}, ${plan.config.num_hidden_layers} layers, ${variant}, ${threads || os.availableParallelism()} threads, in ${work}`);
   const prepared = await prepare();
   const ours = await serve();
   const tjs = await transformersJs();
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
   const rows: [string, string][] = [
     ["init-model (s / peak RSS MB)", timing("init")],
     ["merge (s / peak RSS MB)", timing("merge")],
-    [`export ${precision} (s / peak RSS MB)`, timing("export")],
+    [`export ${variant} (s / peak RSS MB)`, timing("export")],
     ["session load (s)", ours.loadSeconds.toFixed(2)],
     [`prefill ${ours.prefillPromptTokens} tokens (tok/s)`, ours.prefillTokensPerSecond.toFixed(1)],
     ["time to first token (ms)", ours.timeToFirstTokenMs.toFixed(0)],
@@ -200,9 +203,9 @@ async function main(): Promise<void> {
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
   const results = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results");
   await mkdir(results, { recursive: true });
-  const file = path.join(results, `generate${quick ? "-quick" : ""}${precision === "fp32" ? "-fp32" : ""}.json`);
+  const file = path.join(results, `generate${quick ? "-quick" : ""}${variant === "int4" ? "" : `-${variant}`}.json`);
   const { config, ...shape } = plan;
-  const report = { date: new Date().toISOString(), cpus: os.cpus().length, threads: threads || os.availableParallelism(), precision, ...shape, hidden_size: config.hidden_size, num_hidden_layers: config.num_hidden_layers, prepared, ours, transformersJs: tjs };
+  const report = { date: new Date().toISOString(), cpus: os.cpus().length, threads: threads || os.availableParallelism(), precision, ...(precision === "int4" ? { blockSize } : {}), ...shape, hidden_size: config.hidden_size, num_hidden_layers: config.num_hidden_layers, prepared, ours, transformersJs: tjs };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
   if (!flag("--keep")) await rm(work, { recursive: true, force: true });

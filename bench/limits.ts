@@ -1,9 +1,11 @@
 /**
  * `node dist/bench/limits.js [--quick] [--json]`: this machine's physical limits, measured now: memory read bandwidth
  * (the ceiling of decode, one read of every weight per token) and the matMul peak of each engine (the denominator of
- * training utilization). `npm run bench` runs it in every round, so each ratio against a limit comes from one run.
+ * training utilization), and how much ORT's int4 kernel gains from 8 rows over 1 (the ceiling of batched decode).
+ * `npm run bench` runs it in every round, so each ratio against a limit comes from one run.
  */
 import { measureReadBandwidth, type BandwidthResult } from "./lib/bandwidth.js";
+import { measureInt4Rows, type Int4RowsResult } from "./lib/int4-rows.js";
 import { ortMatMulPeak, tfjsMatMulPeak, type PeakResult } from "./lib/peak.js";
 import { printTable } from "./lib/report.js";
 
@@ -12,6 +14,8 @@ export interface Limits {
   /** One intra-op thread: what a single decode thread could read. */
   bandwidthOneThread: BandwidthResult;
   peaks: PeakResult[];
+  /** MatMulNBits with 1 and 8 rows, at the export's default block (32) and at 128. */
+  int4Rows: Int4RowsResult[];
 }
 
 const args = process.argv.slice(2);
@@ -25,12 +29,15 @@ async function main(): Promise<void> {
     bandwidth: await measureReadBandwidth({ bytes, repetitions }),
     bandwidthOneThread: await measureReadBandwidth({ bytes, repetitions, threads: 1 }),
     peaks: [await ortMatMulPeak({ size, repetitions }), await tfjsMatMulPeak({ size, repetitions })],
+    int4Rows: [await measureInt4Rows({ blockSize: 32, repetitions: 2 * repetitions }), await measureInt4Rows({ blockSize: 128, repetitions: 2 * repetitions })],
   };
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
   printTable("Memory read bandwidth (GB/s; best of the repetitions after a warm-up)", ["method", "best", "all"],
     [limits.bandwidth, limits.bandwidthOneThread].map((b) => [b.method, b.bestGBps, fmt(b.samplesGBps)]), 1);
   printTable("matMul peak (GFLOP/s, float32 n×n · n×n; best of the repetitions)", ["engine", "n", "threads", "best", "all"],
     limits.peaks.map((p) => [p.engine, String(p.size), String(p.threads), p.bestGflops, fmt(p.samplesGflops)]), 1);
+  printTable("int4 MatMulNBits, lm_head of phi-2 (2560 → 51200; best ms): what 8 rows cost over 1", ["block", "1 row ms", "8 rows ms", "8-row GOP/s", "ceiling 8·t1/t8"],
+    limits.int4Rows.map((r) => [String(r.blockSize), r.oneRowMs.toFixed(2), r.eightRowsMs.toFixed(2), r.eightRowsGops.toFixed(0), r.eightStreamCeiling.toFixed(2)]), 1);
   // last, on one line, for bench/all.ts
   if (args.includes("--json")) process.stdout.write(`${JSON.stringify(limits)}\n`);
 }

@@ -12,6 +12,8 @@ export interface Round {
   areas: Partial<Record<AreaScript, unknown>>;
   /** bench/generate.ts run again on the fp32 export of the same model. */
   generateFp32?: unknown;
+  /** ... and on an int4 export with block 128 instead of 32. */
+  generateB128?: unknown;
 }
 
 export interface Headline {
@@ -57,6 +59,8 @@ export const HEADLINES: Headline[] = [
   { section: "limits", measure: "memory read bandwidth, 1 thread (best)", unit: "GB/s", value: (r) => r.limits?.bandwidthOneThread.bestGBps },
   { section: "limits", measure: "matMul peak, onnxruntime CPU", unit: "GFLOP/s", value: peak("onnxruntime-cpu") },
   { section: "limits", measure: "matMul peak, tfjs (training engine)", unit: "GFLOP/s", value: (r) => r.limits?.peaks.find((p) => p.engine.startsWith("tfjs-"))?.bestGflops },
+  { section: "limits", measure: "int4 matMul (block 32), 8 rows: ceiling of 8 streams / 1 (8·t1/t8)", unit: "ratio", value: (r) => r.limits?.int4Rows?.find((x) => x.blockSize === 32)?.eightStreamCeiling },
+  { section: "limits", measure: "int4 matMul (block 128), 8 rows: ceiling of 8 streams / 1", unit: "ratio", value: (r) => r.limits?.int4Rows?.find((x) => x.blockSize === 128)?.eightStreamCeiling },
 
   { section: "decode", measure: "int4 decode, 1 stream", unit: "tok/s", value: gen("ours.decodeTokensPerSecond") },
   { section: "decode", measure: "weights read per token", unit: "GB", value: gen("ours.weightGBPerToken") },
@@ -77,6 +81,9 @@ export const HEADLINES: Headline[] = [
   { section: "concurrency", measure: "aggregate decode, 4 streams", unit: "tok/s", value: gen("ours.aggregate4TokensPerSecond") },
   { section: "concurrency", measure: "aggregate decode", unit: "tok/s", value: gen("ours.aggregateTokensPerSecond") },
   { section: "concurrency", measure: "aggregate / one stream", unit: "ratio", value: gen("ours.aggregateOverSingle") },
+  { section: "concurrency", measure: "int4 block 128: decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateB128, "ours.decodeTokensPerSecond") },
+  { section: "concurrency", measure: "int4 block 128: aggregate decode", unit: "tok/s", value: (r) => at(r.generateB128, "ours.aggregateTokensPerSecond") },
+  { section: "concurrency", measure: "int4 block 128: aggregate / one stream", unit: "ratio", value: (r) => at(r.generateB128, "ours.aggregateOverSingle") },
 
   { section: "forward", measure: "forward, tiny preset, full precision (first engine)", unit: "tok/s", value: forwardRate("tiny", "none") },
   { section: "forward", measure: "forward, tiny preset, NF4 base", unit: "tok/s", value: forwardRate("tiny", "nf4") },

@@ -6,7 +6,7 @@ import type { AreaScript } from "./headlines.js";
 export const AREAS = {
   decode: { scripts: ["generate"], limits: true },
   prefill: { scripts: ["generate"], limits: false },
-  concurrency: { scripts: ["generate"], limits: false },
+  concurrency: { scripts: ["generate"], limits: true },
   train: { scripts: ["train"], limits: true },
   memory: { scripts: ["forward", "generate"], limits: false },
   api: { scripts: ["api"], limits: false },

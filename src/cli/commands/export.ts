@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { exportModel, PRECISIONS } from "../../backends/onnx/export/export.js";
-import type { KvCacheType } from "../../backends/onnx/export/phi-graph.js";
+import { INT4_BLOCK_SIZE, INT4_BLOCK_SIZES, type KvCacheType } from "../../backends/onnx/export/phi-graph.js";
 import type { Precision } from "../../backends/types.js";
 import { action } from "../action.js";
 
@@ -9,6 +9,7 @@ interface ExportFlags {
   out: string;
   precision: Precision;
   kvCache?: KvCacheType;
+  blockSize: string;
 }
 
 export function registerExport(program: Command): void {
@@ -17,11 +18,12 @@ export function registerExport(program: Command): void {
     .description("export an HF Phi checkpoint to ONNX with a KV cache (onnx/model.onnx, as transformers.js and optimum lay it out)")
     .requiredOption("--model <dir>", "HF Phi checkpoint directory (plain or merged)")
     .requiredOption("--out <dir>", "output directory (created; must be absent or empty)")
-    .addOption(new Option("--precision <p>", "fp32, or int4 (MatMulNBits, block 32) for every linear layer and lm_head").choices(PRECISIONS).default("fp32"))
+    .addOption(new Option("--precision <p>", "fp32, or int4 (MatMulNBits, --block-size) for every linear layer and lm_head").choices(PRECISIONS).default("fp32"))
+    .addOption(new Option("--block-size <n>", "int4: weights per scale along K (larger: fewer bytes a token, faster batched decode)").choices(INT4_BLOCK_SIZES.map(String)).default(String(INT4_BLOCK_SIZE)))
     .addOption(new Option("--kv-cache <type>", "KV cache element type (default float32; float16 halves cache memory but ORT's CPU attention casts it every step)").choices(["float32", "float16"]))
     .action(action(async (flags: ExportFlags) => {
       const started = performance.now();
-      const res = await exportModel(flags.model, flags.out, { precision: flags.precision, kvCache: flags.kvCache });
+      const res = await exportModel(flags.model, flags.out, { precision: flags.precision, kvCache: flags.kvCache, blockSize: Number(flags.blockSize) });
       const seconds = (performance.now() - started) / 1000;
       process.stdout.write(`export: wrote ${res.precision} ${res.modelPath} (${(res.sizeBytes / 1e9).toFixed(3)} GB) in ${seconds.toFixed(1)} s\n`);
     }));

@@ -38,6 +38,11 @@ describe("tunegraph merge / export", () => {
     expect(e.code).toBeNull();
     expect(e.out).toMatch(/^export: wrote int4 .*model\.onnx \(0\.\d{3} GB\)/);
     expect(await readdir(path.join(root, "onnx-int4", "onnx"))).toEqual(["model.onnx"]);
+    const b = await cli(["export", "--model", merged, "--out", path.join(root, "onnx-b64"), "--precision", "int4", "--block-size", "64"]);
+    expect(b.code).toBeNull();
+    const bad = await cli(["export", "--model", merged, "--out", path.join(root, "never"), "--precision", "int4", "--block-size", "48"]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--block-size.*48.*invalid/);
   });
 
   it("prints one line and exits 1 on a directory that is not an adapter", async () => {

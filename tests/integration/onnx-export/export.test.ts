@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { env, pipeline, type TextGenerationPipeline } from "@huggingface/transformers";
 import { presetConfig } from "../../../src/model/config.js";
@@ -12,6 +13,7 @@ import { exportModel } from "../../../src/backends/onnx/export/export.js";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { PhiModel } from "../../../src/backends/tfjs/phi.js";
 
+const onnx = onnxProto.onnx;
 // the tiny preset (real 51200-row vocabulary, built-in phi-2 tokenizer), weights large enough for decisive argmaxes
 const config = presetConfig("tiny", { initializer_range: 0.15 });
 const L = config.num_hidden_layers, H = config.num_attention_heads, D = config.hidden_size / H, V = config.vocab_size;
@@ -144,7 +146,34 @@ describe("exportModel", () => {
     // int4.test.ts pins the op itself to within 3% of its dequantized weights
     expect(Math.sqrt(diff / norm)).toBeLessThan(0.3);
     await expect(exportModel(ckptDir, path.join(root, "x"), { precision: "fp16" as never })).rejects.toThrow(/unsupported precision "fp16"/);
+    await expect(exportModel(ckptDir, path.join(root, "x"), { precision: "int4", blockSize: 48 })).rejects.toThrow(/int4 block size 48: expected one of 16, 32, 64, 128, 256/);
     await expect(exportModel(ckptDir, dir, { precision: "fp32" })).rejects.toThrow(/output directory is not empty/);
     await expect(exportModel(path.join(root, "nope"), path.join(root, "y"), { precision: "fp32" })).rejects.toThrow(/no such checkpoint directory/);
+  });
+
+  it("exports int4 with a larger block: fewer scale bytes, the block in every MatMulNBits and in the metadata", async () => {
+    // hidden 64: one block of 64 per row of K instead of two of 32
+    const [b32, b64] = [path.join(root, "int4-b32"), path.join(root, "int4-b64")];
+    const [r32, r64] = [await exportModel(ckptDir, b32, { precision: "int4" }), await exportModel(ckptDir, b64, { precision: "int4", blockSize: 64 })];
+    expect(r64.sizeBytes).toBeLessThan(r32.sizeBytes);
+    const model = onnx.ModelProto.decode(await readFile(r64.modelPath));
+    const blocks = model.graph!.node!.filter((n) => n.opType === "MatMulNBits").map((n) => Number(n.attribute!.find((a) => a.name === "block_size")!.i));
+    expect(blocks.length).toBe(6 * L + 1);
+    expect(new Set(blocks)).toEqual(new Set([64]));
+    expect(JSON.parse(model.metadataProps!.find((p) => p.key === "tunegraph.int4")!.value!)).toMatchObject({ bits: 4, block_size: 64 });
+    // either block size stays close to fp32 (the bound of the int4 test above)
+    const ids = [[50256, 40, 588, 3290]];
+    const feeds = { input_ids: i64(ids), attention_mask: i64([ids[0].map(() => 1)]), position_ids: i64([ids[0].map((_, i) => i)]), ...pastFeeds(null, 1) };
+    const logits = async (file: string) => {
+      const s = await ort.InferenceSession.create(file);
+      const out = (await s.run(feeds)).logits.data as Float32Array;
+      await s.release();
+      return out;
+    };
+    const [l32, l64, lf] = [await logits(r32.modelPath), await logits(r64.modelPath), await logits(path.join(fp32Dir, "onnx", "model.onnx"))];
+    let d32 = 0, d64 = 0, norm = 0;
+    for (let i = 0; i < lf.length; i++) { d32 += (l32[i] - lf[i]) ** 2; d64 += (l64[i] - lf[i]) ** 2; norm += lf[i] ** 2; }
+    expect(Math.sqrt(d64 / norm)).toBeLessThan(0.3);
+    expect(d64).not.toBe(d32); // other scales, other rounding
   });
 });

@@ -8,7 +8,13 @@ const value = (r: Round, measure: string) => HEADLINES.find((h) => h.measure ===
 
 function limits(bestGBps: number): Round["limits"] {
   const b = { method: "m", bytes: 1, threads: 2, samplesGBps: [bestGBps], bestGBps, summary: summarize([bestGBps]) };
-  return { bandwidth: b, bandwidthOneThread: b, peaks: [{ engine: "tfjs-wasm", size: 8, threads: 1, samplesGflops: [20], bestGflops: 20, summary: summarize([20]) }] };
+  const rows = (blockSize: number, eightRowsMs: number) => ({ blockSize, k: 4, n: 4, threads: 2, oneRowMs: 1, eightRowsMs, eightStreamCeiling: 8 / eightRowsMs, eightRowsGops: 1 });
+  return {
+    bandwidth: b,
+    bandwidthOneThread: b,
+    peaks: [{ engine: "tfjs-wasm", size: 8, threads: 1, samplesGflops: [20], bestGflops: 20, summary: summarize([20]) }],
+    int4Rows: [rows(32, 4), rows(128, 2)],
+  };
 }
 
 describe("headline figures", () => {
@@ -29,6 +35,8 @@ describe("headline figures", () => {
     expect(value(round, "tunegraph / transformers.js")).toBe(2);
     expect(value(round, "int4 / fp32 decode")).toBe(4);
     expect(value(round, "matMul peak, tfjs (training engine)")).toBe(20);
+    expect(value(round, "int4 matMul (block 32), 8 rows: ceiling of 8 streams / 1 (8·t1/t8)")).toBe(2);
+    expect(value(round, "int4 matMul (block 128), 8 rows: ceiling of 8 streams / 1")).toBe(4);
   });
 
   it("reads per-engine rows from the engine listed first (the one the project picks)", () => {

@@ -3,7 +3,8 @@ import path from "node:path";
 import { parameterCount } from "../../../model/config.js";
 import type { Precision } from "../../types.js";
 import { ExternalSink, GraphBuilder, inlineSink } from "./graph.js";
-import { buildPhiGraph, INT4_ACCURACY_LEVEL, INT4_BLOCK_SIZE, type KvCacheType, type WeightSource } from "./phi-graph.js";
+import { UserError } from "../../../model/errors.js";
+import { buildPhiGraph, INT4_ACCURACY_LEVEL, INT4_BLOCK_SIZE, INT4_BLOCK_SIZES, type KvCacheType, type WeightSource } from "./phi-graph.js";
 
 export const MODEL_FILE = "model.onnx";
 export const DATA_FILE = "model.onnx_data";
@@ -18,6 +19,8 @@ export interface OnnxWriteOptions {
   fused?: boolean;
   /** Element type of the KV cache; default float32: ORT's CPU attention has no fp16 kernel and casts the whole cache each step. */
   kvCache?: KvCacheType;
+  /** int4: weights per scale (default 32). */
+  blockSize?: number;
   onTensor?: (name: string) => void;
 }
 
@@ -28,13 +31,13 @@ export interface OnnxWriteResult {
 }
 
 /** Rough size of the written weights, to choose inline or external data before writing anything. */
-export function estimateBytes(src: WeightSource, precision: Precision): number {
+export function estimateBytes(src: WeightSource, precision: Precision, blockSize = INT4_BLOCK_SIZE): number {
   const c = src.config;
   const total = parameterCount(c);
   if (precision === "fp32") return total * 4;
   const embed = c.vocab_size * c.hidden_size;
-  // 4 bits a weight plus a float scale per block of 32
-  return embed * 4 + (total - embed) * (0.5 + 4 / INT4_BLOCK_SIZE);
+  // 4 bits a weight plus a float scale per block
+  return embed * 4 + (total - embed) * (0.5 + 4 / blockSize);
 }
 
 /** Write `dir/model.onnx` (and `dir/model.onnx_data` for big models) for the Phi weights in `src`. */
@@ -43,16 +46,18 @@ export async function writeOnnxModel(src: WeightSource, dir: string, opts: OnnxW
   const modelPath = path.join(dir, MODEL_FILE);
   const dataPath = path.join(dir, DATA_FILE);
   await rm(dataPath, { force: true });
-  const external = opts.externalData ?? estimateBytes(src, opts.precision) > INLINE_LIMIT;
+  const blockSize = opts.blockSize ?? INT4_BLOCK_SIZE;
+  if (!INT4_BLOCK_SIZES.includes(blockSize)) throw new UserError(`int4 block size ${blockSize}: expected one of ${INT4_BLOCK_SIZES.join(", ")}`);
+  const external = opts.externalData ?? estimateBytes(src, opts.precision, blockSize) > INLINE_LIMIT;
   const file = external ? await open(dataPath, "w") : null;
   try {
     const g = new GraphBuilder(file ? new ExternalSink(file, DATA_FILE) : inlineSink);
     const fused = opts.fused ?? true;
     const kvCache = opts.kvCache ?? "float32";
-    await buildPhiGraph(g, src, { precision: opts.precision, fused, kvCache, onTensor: opts.onTensor });
+    await buildPhiGraph(g, src, { precision: opts.precision, fused, kvCache, blockSize, onTensor: opts.onTensor });
     const metadata: Record<string, string> = { "tunegraph.precision": opts.precision, "tunegraph.fused": String(fused), "tunegraph.kv_cache": kvCache };
     if (opts.precision === "int4") {
-      metadata["tunegraph.int4"] = JSON.stringify({ bits: 4, block_size: INT4_BLOCK_SIZE, accuracy_level: INT4_ACCURACY_LEVEL, symmetric: true });
+      metadata["tunegraph.int4"] = JSON.stringify({ bits: 4, block_size: blockSize, accuracy_level: INT4_ACCURACY_LEVEL, symmetric: true });
     }
     await writeFile(modelPath, g.encode("tunegraph", { "": 17, "com.microsoft": 1 }, metadata));
   } finally {

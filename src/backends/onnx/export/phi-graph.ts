@@ -9,7 +9,9 @@ export interface WeightSource {
   read(name: string): Promise<Float32Array>;
 }
 
+/** MatMulNBits' block along K: 32 by default (as onnxruntime-genai's builder); 16–256, a power of two. */
 export const INT4_BLOCK_SIZE = 32;
+export const INT4_BLOCK_SIZES: readonly number[] = [16, 32, 64, 128, 256];
 export const INT4_ACCURACY_LEVEL = 4;
 const MS = "com.microsoft";
 const NEG_INF = -3.4028234663852886e38; // float32 min, as HF masks
@@ -33,6 +35,8 @@ export interface PhiGraphOptions {
   fused: boolean;
   /** Element type of past_key_values / present: float16 halves the cache and what every step copies. */
   kvCache: KvCacheType;
+  /** int4 only: weights per scale. Larger blocks read fewer scale bytes and let ORT's multi-row kernel run faster. */
+  blockSize?: number;
   onTensor?: (name: string) => void;
 }
 
@@ -48,6 +52,7 @@ const HALF_MASKED = -10000;
  */
 export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: PhiGraphOptions): Promise<void> {
   const { precision, fused, onTensor } = opts;
+  const blockSize = opts.blockSize ?? INT4_BLOCK_SIZE;
   const kv16 = opts.kvCache === "float16";
   const kvType = kv16 ? FLOAT16 : FLOAT;
   const c = src.config;
@@ -71,11 +76,11 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
     const bias = await g.weight(`${prefix}.bias`, FLOAT, [outF], await read(`${prefix}.bias`));
     let y: string;
     if (precision === "int4") {
-      const q = quantizeInt4(w, outF, inF, INT4_BLOCK_SIZE);
-      const b = await g.weight(`${prefix}.weight_Q4`, UINT8, [outF, q.blocks, INT4_BLOCK_SIZE / 2], q.packed);
+      const q = quantizeInt4(w, outF, inF, blockSize);
+      const b = await g.weight(`${prefix}.weight_Q4`, UINT8, [outF, q.blocks, blockSize / 2], q.packed);
       const s = await g.weight(`${prefix}.weight_scales`, FLOAT, [outF * q.blocks], q.scales);
       y = g.op("MatMulNBits", [x, b, s], {
-        K: attr.int(inF), N: attr.int(outF), bits: attr.int(4), block_size: attr.int(INT4_BLOCK_SIZE), accuracy_level: attr.int(INT4_ACCURACY_LEVEL),
+        K: attr.int(inF), N: attr.int(outF), bits: attr.int(4), block_size: attr.int(blockSize), accuracy_level: attr.int(INT4_ACCURACY_LEVEL),
       }, MS);
     } else {
       y = g.op("MatMul", [x, await g.weight(`${prefix}.weight_T`, FLOAT, [inF, outF], transpose(w, outF, inF))]);
