@@ -8,8 +8,10 @@ import { publishStatus } from "./run-status.js";
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
 
-// runs this process is training, to interrupt them on shutdown
-const active = new Map<string, AbortController>();
+// runs this process is training, to interrupt them on shutdown: their abort, and when their job has ended
+const active = new Map<string, { abort: AbortController; ended: Promise<void> }>();
+// how long a shutdown waits for interrupted runs to write their last metrics (a trainer stops at its next step)
+const SHUTDOWN_WAIT_MS = 10_000;
 
 /** Run one training job (called by the job queue in whichever process works it). */
 export async function runTrainingJob(ctx: ServiceContext, runId: string, resume: boolean): Promise<void> {
@@ -29,7 +31,8 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
 
   const recorder = new RunRecorder(ctx, runId);
   const abort = new AbortController();
-  active.set(runId, abort);
+  let ended!: () => void;
+  active.set(runId, { abort, ended: new Promise<void>((resolve) => (ended = resolve)) });
   const offCancel = ctx.hub.on((e) => {
     if (e.type === "cancel" && e.runId === runId) abort.abort();
   });
@@ -95,12 +98,17 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
     clearInterval(heartbeat);
     offCancel();
     active.delete(runId);
+    ended();
   }
 }
 
-/** On shutdown: this process's runs become INTERRUPTED (resumable at once) and their trainers are stopped. */
+/**
+ * On shutdown: this process's runs become INTERRUPTED (resumable at once) and their trainers are stopped; waits (up to
+ * SHUTDOWN_WAIT_MS) for their jobs to write their last metrics while the database is still open.
+ */
 export async function interruptActiveRuns(ctx: ServiceContext): Promise<void> {
-  for (const [runId, abort] of active) {
+  const runs = [...active];
+  for (const [runId, { abort }] of runs) {
     const { count } = await ctx.prisma.trainingRun.updateMany({
       where: { id: runId, status: "RUNNING" },
       data: { status: "INTERRUPTED", error: "the worker shut down", finishedAt: new Date() },
@@ -108,6 +116,10 @@ export async function interruptActiveRuns(ctx: ServiceContext): Promise<void> {
     if (count > 0) await publishStatus(ctx, await ctx.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }));
     abort.abort();
   }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)));
+  await Promise.race([Promise.all(runs.map(([, r]) => r.ended)), timeout]);
+  clearTimeout(timer);
 }
 
 async function finish(ctx: ServiceContext, runId: string, result: TrainingResult): Promise<void> {

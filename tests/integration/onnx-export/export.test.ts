@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -147,6 +148,7 @@ describe("exportModel", () => {
     expect(Math.sqrt(diff / norm)).toBeLessThan(0.3);
     await expect(exportModel(ckptDir, path.join(root, "x"), { precision: "fp16" as never })).rejects.toThrow(/unsupported precision "fp16"/);
     await expect(exportModel(ckptDir, path.join(root, "x"), { precision: "int4", blockSize: 48 })).rejects.toThrow(/int4 block size 48: expected one of 16, 32, 64, 128, 256/);
+    expect(existsSync(path.join(root, "x"))).toBe(false); // refused before anything is written
     await expect(exportModel(ckptDir, dir, { precision: "fp32" })).rejects.toThrow(/output directory is not empty/);
     await expect(exportModel(path.join(root, "nope"), path.join(root, "y"), { precision: "fp32" })).rejects.toThrow(/no such checkpoint directory/);
   });

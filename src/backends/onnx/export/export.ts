@@ -7,10 +7,11 @@ import { assertEmptyDir } from "../../../model/out-dir.js";
 import { copyTokenizerFiles, writeBuiltinTokenizer } from "../../../model/tokenizer.js";
 import type { ExportOptions, ExportResult, Precision } from "../../types.js";
 import { MODEL_FILE, writeOnnxModel, type OnnxWriteOptions } from "./onnx-file.js";
+import { INT4_BLOCK_SIZES } from "./phi-graph.js";
 
 export const PRECISIONS: readonly Precision[] = ["fp32", "int4"];
 
-/** `precision`, plus: externalData (default above 1.5 GiB), fused (default true), kvCache (default float32). */
+/** `precision`, plus: externalData (default above 1.5 GiB), fused (default true), kvCache (default float32), blockSize (int4, default 32). */
 export type ExportModelOptions = ExportOptions & Omit<OnnxWriteOptions, "precision">;
 
 /**
@@ -19,6 +20,9 @@ export type ExportModelOptions = ExportOptions & Omit<OnnxWriteOptions, "precisi
  */
 export async function exportModel(checkpointDir: string, outDir: string, opts: ExportModelOptions): Promise<ExportResult> {
   if (!PRECISIONS.includes(opts.precision)) throw new UserError(`unsupported precision "${String(opts.precision)}": expected one of ${PRECISIONS.join(", ")}`);
+  if (opts.blockSize !== undefined && !INT4_BLOCK_SIZES.includes(opts.blockSize)) {
+    throw new UserError(`int4 block size ${opts.blockSize}: expected one of ${INT4_BLOCK_SIZES.join(", ")}`);
+  }
   if (path.resolve(outDir) === path.resolve(checkpointDir)) throw new UserError(`--out ${outDir} is the checkpoint directory: choose another one`, "CONFLICT");
   await assertEmptyDir(outDir);
 

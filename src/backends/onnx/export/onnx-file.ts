@@ -3,8 +3,7 @@ import path from "node:path";
 import { parameterCount } from "../../../model/config.js";
 import type { Precision } from "../../types.js";
 import { ExternalSink, GraphBuilder, inlineSink } from "./graph.js";
-import { UserError } from "../../../model/errors.js";
-import { buildPhiGraph, INT4_ACCURACY_LEVEL, INT4_BLOCK_SIZE, INT4_BLOCK_SIZES, type KvCacheType, type WeightSource } from "./phi-graph.js";
+import { buildPhiGraph, INT4_ACCURACY_LEVEL, INT4_BLOCK_SIZE, type KvCacheType, type WeightSource } from "./phi-graph.js";
 
 export const MODEL_FILE = "model.onnx";
 export const DATA_FILE = "model.onnx_data";
@@ -47,7 +46,6 @@ export async function writeOnnxModel(src: WeightSource, dir: string, opts: OnnxW
   const dataPath = path.join(dir, DATA_FILE);
   await rm(dataPath, { force: true });
   const blockSize = opts.blockSize ?? INT4_BLOCK_SIZE;
-  if (!INT4_BLOCK_SIZES.includes(blockSize)) throw new UserError(`int4 block size ${blockSize}: expected one of ${INT4_BLOCK_SIZES.join(", ")}`);
   const external = opts.externalData ?? estimateBytes(src, opts.precision, blockSize) > INLINE_LIMIT;
   const file = external ? await open(dataPath, "w") : null;
   try {
