@@ -41,6 +41,9 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
     includeStacktraceInErrorResponses: false,
     // the pipeline's token limit again, for Apollo's own parse of the admitted source
     parseOptions: { maxTokens: config.limits.maxTokens },
+    // no cache of parsed documents: it would replace the stand-in of a refused request (plugins/pipeline.ts), and
+    // parsing and validating a bounded document is cheap
+    documentStore: null,
     formatError: (formatted, error) => maskError(formatted, error, log),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -58,7 +58,7 @@ export class RequestPipeline {
       document = parse(source, { maxTokens: this.limits.maxTokens });
     } catch (err) {
       const message = err instanceof GraphQLError ? err.message : String(err);
-      throw new GraphQLError(message.replace(/Document contains more than (\d+) tokens/, "the query has more than $1 tokens (TUNEGRAPH_MAX_TOKENS)"), {
+      throw new GraphQLError(message.replace(/Document contains more th\w+ (\d+) tokens\. Parsing aborted\./, "the query has more than $1 tokens (TUNEGRAPH_MAX_TOKENS)."), {
         ...(err instanceof GraphQLError ? { source: err.source, positions: err.positions } : {}),
         extensions: { code: "GRAPHQL_PARSE_FAILED", http: { status: 400 } },
       });
