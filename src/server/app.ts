@@ -10,9 +10,11 @@ import type { ApiContext } from "../resolvers/context.js";
 import type { ServiceContext } from "../services/context.js";
 import { keyMatches, presentedKey } from "./auth.js";
 import { maskError } from "./errors.js";
-import { authPlugin } from "./plugins/auth.js";
-import { limitsPlugin } from "./plugins/limits.js";
+import { jsonErrors, notFound } from "./http-errors.js";
+import { RequestPipeline } from "./pipeline.js";
 import { loggingPlugin } from "./plugins/logging.js";
+import { pipelinePlugin } from "./plugins/pipeline.js";
+import { mountProbes } from "./probes.js";
 import { apiSchema } from "./schema.js";
 import { mountWeb } from "./static.js";
 import { attachWebSocket } from "./ws.js";
@@ -30,17 +32,22 @@ export interface ApiServer {
 export async function startApiServer(services: ServiceContext, log: Logger): Promise<ApiServer> {
   const { config } = services;
   const schema = await apiSchema();
+  const pipeline = new RequestPipeline(schema, config.limits);
   const app = express();
   const httpServer = createServer(app);
   const apollo = new ApolloServer<ApiContext>({
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // the pipeline's token limit again, for Apollo's own parse of the admitted source
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    // no cache of parsed documents: it would replace the stand-in of a refused request (plugins/pipeline.ts), and
+    // parsing and validating a bounded document is cheap
+    documentStore: null,
     formatError: (formatted, error) => maskError(formatted, error, log),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      authPlugin(),
-      limitsPlugin(config.limits),
+      pipelinePlugin(pipeline),
       loggingPlugin(log),
     ],
   });
@@ -55,7 +62,10 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
       }),
     }),
   );
+  mountProbes(app, schema, services);
   mountWeb(app);
+  app.use(notFound);
+  app.use(jsonErrors(log, config.limits.bodyBytes));
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", (err: NodeJS.ErrnoException) =>
       reject(err.code === "EADDRINUSE" ? new UserError(`port ${config.port} on ${config.host} is in use: choose another with --port or TUNEGRAPH_PORT`) : err),
@@ -63,7 +73,7 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
     httpServer.listen(config.port, config.host, () => resolve());
   });
   // after listening: a failed listen would otherwise also be reported by the WebSocket server
-  const closeWs = attachWebSocket(httpServer, GRAPHQL_PATH, schema, services, log);
+  const closeWs = attachWebSocket(httpServer, GRAPHQL_PATH, pipeline, services, log);
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { GraphQLError, Kind, type OperationDefinitionNode } from "graphql";
+import { GraphQLError, Kind, type DocumentNode } from "graphql";
 
 /** `Authorization: Bearer KEY` (HTTP) or connection params `{ authorization: "Bearer KEY" }` / `{ apiKey: KEY }` (WS). */
 export function presentedKey(header: unknown): string | null {
@@ -16,15 +16,19 @@ export function keyMatches(apiKey: string | undefined, presented: string | null)
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Only `health` (and `__typename`) may be asked without the key. */
-export function requireAuth(operation: OperationDefinitionNode, authenticated: boolean): void {
-  if (authenticated) return;
-  const open = operation.operation === "query" && operation.selectionSet.selections.every(
-    (s) => s.kind === Kind.FIELD && (s.name.value === "health" || s.name.value === "__typename"),
+/** Only `health` (and `__typename`) may be asked without the key: every definition must be such a query. */
+export function requireAuth(document: DocumentNode): void {
+  const open = document.definitions.every(
+    (d) =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      d.operation === "query" &&
+      d.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === "health" || s.name.value === "__typename")),
   );
-  if (!open) {
-    throw new GraphQLError("missing or wrong API key: send Authorization: Bearer <TUNEGRAPH_API_KEY>", {
-      extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
-    });
-  }
+  if (!open) throw unauthenticated();
+}
+
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError("missing or wrong API key: send Authorization: Bearer <TUNEGRAPH_API_KEY>", {
+    extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
+  });
 }

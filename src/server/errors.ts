@@ -38,8 +38,9 @@ function withCode(f: GraphQLFormattedError, code: string, message: string): Grap
   return { message, ...(f.locations ? { locations: f.locations } : {}), ...(f.path ? { path: f.path } : {}), extensions: { code } };
 }
 
+// `http` is the status Apollo answers with; graphql-ws would send it along
 function stripStack(f: GraphQLFormattedError): GraphQLFormattedError {
-  const { stacktrace: _s, ...extensions } = f.extensions ?? {};
+  const { stacktrace: _s, http: _h, ...extensions } = f.extensions ?? {};
   return { ...f, extensions };
 }
 

@@ -50,7 +50,7 @@ export function checkQueryLimits(
         if (sel.name.value.startsWith("__")) continue;
         maxDepth = Math.max(maxDepth, depth);
         if (maxDepth > limits.maxDepth) {
-          throw new GraphQLError(`query is deeper than ${limits.maxDepth} levels`, { extensions: { code: "QUERY_TOO_DEEP" } });
+          throw new GraphQLError(`query is deeper than ${limits.maxDepth} levels`, { extensions: { code: "QUERY_TOO_DEEP", http: { status: 400 } } });
         }
         const field: GraphQLField<unknown, unknown> | undefined =
           isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[sel.name.value] : undefined;
@@ -74,7 +74,7 @@ export function checkQueryLimits(
       }
       if (cost > limits.maxCost) {
         throw new GraphQLError(`query costs more than ${limits.maxCost} (each field 1, lists times their first/last)`, {
-          extensions: { code: "QUERY_TOO_COSTLY" },
+          extensions: { code: "QUERY_TOO_COSTLY", http: { status: 400 } },
         });
       }
     }

@@ -27,6 +27,11 @@ export interface AppConfig {
 export interface Limits {
   maxDepth: number;
   maxCost: number;
+  /** bounds on the document itself, checked before validation (whose cost grows with the square of the fields) */
+  maxTokens: number;
+  maxFields: number;
+  maxAliases: number;
+  maxDirectives: number;
   bodyBytes: number;
   maxNewTokens: number;
   /** QUEUED + RUNNING training runs accepted at once */
@@ -50,6 +55,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     limits: {
       maxDepth: int(env, "TUNEGRAPH_MAX_DEPTH", 8, 1),
       maxCost: int(env, "TUNEGRAPH_MAX_COST", 5000, 1),
+      maxTokens: int(env, "TUNEGRAPH_MAX_TOKENS", 2000, 1),
+      maxFields: int(env, "TUNEGRAPH_MAX_FIELDS", 200, 1),
+      maxAliases: int(env, "TUNEGRAPH_MAX_ALIASES", 30, 0),
+      maxDirectives: int(env, "TUNEGRAPH_MAX_DIRECTIVES", 20, 0),
       bodyBytes: int(env, "TUNEGRAPH_BODY_LIMIT", 1_000_000, 1),
       maxNewTokens: int(env, "TUNEGRAPH_MAX_NEW_TOKENS", 1024, 1),
       maxActiveRuns: int(env, "TUNEGRAPH_MAX_ACTIVE_RUNS", 8, 1),
