@@ -17,71 +17,9 @@ export interface BackendInfo {
   threads: number;
 }
 
-export const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"] as const;
-export type TargetModule = (typeof TARGET_MODULES)[number];
-
-/** Every trainer option; names are the TS spelling of HF TrainingArguments / LoraConfig fields. */
-export interface TrainingHyperparameters {
-  r: number;
-  loraAlpha: number;
-  loraDropout: number;
-  targetModules: TargetModule[];
-  useRslora: boolean;
-  batchSize: number;
-  gradientAccumulationSteps: number;
-  learningRate: number;
-  /** > 0 wins over `epochs`, as in HF Trainer; 0 means "derive from epochs". */
-  maxSteps: number;
-  epochs: number;
-  optim: "adamw" | "adamw8bit";
-  weightDecay: number;
-  adamBeta1: number;
-  adamBeta2: number;
-  adamEpsilon: number;
-  scheduler: "constant" | "linear" | "cosine";
-  warmupSteps: number;
-  warmupRatio: number;
-  maxGradNorm: number;
-  maxSeqLength: number;
-  packing: boolean;
-  completionOnly: boolean;
-  seed: number;
-  loggingSteps: number;
-  saveSteps: number;
-  quant: "nf4" | "none";
-  gradientCheckpointing: boolean;
-}
-
-/** The reference job: phi-2 QLoRA on OASST1 (rank 8, alpha 16, dropout 0.1 on q_proj/v_proj, batch 4, lr 2e-4, 5000 steps, 8-bit AdamW). */
-export const DEFAULT_HYPERPARAMETERS: TrainingHyperparameters = {
-  r: 8,
-  loraAlpha: 16,
-  loraDropout: 0.1,
-  targetModules: ["q_proj", "v_proj"],
-  useRslora: false,
-  batchSize: 4,
-  gradientAccumulationSteps: 1,
-  learningRate: 2e-4,
-  maxSteps: 5000,
-  epochs: 1,
-  optim: "adamw8bit",
-  weightDecay: 0,
-  adamBeta1: 0.9,
-  adamBeta2: 0.999,
-  adamEpsilon: 1e-8,
-  scheduler: "constant",
-  warmupSteps: 0,
-  warmupRatio: 0,
-  maxGradNorm: 0.3,
-  maxSeqLength: 512,
-  packing: false,
-  completionOnly: false,
-  seed: 42,
-  loggingSteps: 500,
-  saveSteps: 500,
-  quant: "nf4",
-  gradientCheckpointing: false,
-};
+// the training spec (framework-free) declares every hyperparameter; these derive from it
+export { DEFAULT_HYPERPARAMETERS, TARGET_MODULES, type TargetModule, type TrainingHyperparameters } from "./training/spec.js";
+import type { TrainingHyperparameters } from "./training/spec.js";
 
 export interface TrainingJob {
   modelDir: string; // an HF Phi checkpoint directory

@@ -1,7 +1,8 @@
 import { isUserError } from "../model/errors.js";
+import { cliFieldName } from "./fields.js";
 
 /**
- * Wrap a command's action: a user mistake prints one line (`tunegraph: <message>`) and exits 1;
+ * Wrap a command's action: a user mistake prints one line (`tunegraph: <message>`, its fields named by their flags) and exits 1;
  * anything else is a bug and keeps its stack trace.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
@@ -10,7 +11,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       await fn(...args);
     } catch (err) {
       if (isUserError(err)) {
-        process.stderr.write(`tunegraph: ${err.message}\n`);
+        process.stderr.write(`tunegraph: ${err.render(cliFieldName)}\n`);
         process.exit(1);
       }
       throw err;

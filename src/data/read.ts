@@ -5,16 +5,8 @@ import { readMessageRows } from "./oasst-messages.js";
 import { readTreeRows } from "./oasst-trees.js";
 import { readRows, type Row } from "./source.js";
 import { readTokenizedRows } from "./tokenized.js";
-import { DEFAULT_DATA_OPTIONS, type DataOptions, type ReadResult } from "./types.js";
-
-function checkOptions(opts: DataOptions): void {
-  if (!Array.isArray(opts.languages) || !opts.languages.every((l) => typeof l === "string" && l !== "")) {
-    throw new UserError(`data option languages must be a list of language codes, e.g. ["en", "de"]`);
-  }
-  if (opts.paths !== "best" && opts.paths !== "all") {
-    throw new UserError(`data option paths must be "best" or "all", got "${String(opts.paths)}"`);
-  }
-}
+import { validateDataOptions, type DataOptions } from "./options.js";
+import type { ReadResult } from "./types.js";
 
 function describeFilters(opts: DataOptions): string {
   const parts = [
@@ -36,8 +28,7 @@ async function* prepend(first: Row, rest: AsyncGenerator<Row>): AsyncGenerator<R
  * exported OASST trees, guanaco text rows, tokenized rows. Counts what was read and what was skipped, and why.
  */
 export async function readConversations(file: string, options: Partial<DataOptions> = {}): Promise<ReadResult> {
-  const opts: DataOptions = { ...DEFAULT_DATA_OPTIONS, ...options };
-  checkOptions(opts);
+  const opts = validateDataOptions(options);
   const rows = readRows(file);
   const first = await rows.next();
   if (first.done) throw new UserError(`data file ${file} is empty`);

@@ -1,23 +1,7 @@
 /** What the conversation readers produce (framework-free). */
 
-/** How conversations are read from a data file (src/data). */
-export interface DataOptions {
-  /** OASST message rows / trees: language codes to keep; empty = all. */
-  languages: string[];
-  /** "best": the rank-0 path of each tree; "all": every root-to-leaf path. */
-  paths: "best" | "all";
-  includeDeleted: boolean;
-  includeSynthetic: boolean;
-  includeFailedReview: boolean;
-}
-
-export const DEFAULT_DATA_OPTIONS: DataOptions = {
-  languages: [],
-  paths: "best",
-  includeDeleted: false,
-  includeSynthetic: false,
-  includeFailedReview: false,
-};
+// how conversations are read (DataOptions, its defaults and checks) is declared in ./options.ts
+export { DEFAULT_DATA_OPTIONS, type DataOptions } from "./options.js";
 
 export type Role = "prompter" | "assistant";
 

@@ -2,7 +2,7 @@ import { access } from "node:fs/promises";
 import path from "node:path";
 import { Checkpoint, writeCheckpoint, type WrittenCheckpoint } from "./checkpoint.js";
 import type { FloatDtype } from "./dtype.js";
-import { UserError } from "./errors.js";
+import { fieldError, UserError } from "./errors.js";
 import { assertEmptyDir } from "./out-dir.js";
 import { readAdapter, type LoraWeights } from "./peft.js";
 
@@ -45,7 +45,7 @@ export function mergeLoraInto(w: Float32Array, lora: LoraWeights, scale: number)
  * generation config, tokenizer files, shards and index). Tensor by tensor: one weight is in memory at a time.
  */
 export async function mergeAdapter(modelDir: string, adapterDir: string, outDir: string, opts: MergeOptions = {}): Promise<MergeResult> {
-  if (path.resolve(outDir) === path.resolve(modelDir)) throw new UserError(`--out ${outDir} is the base model directory: choose another one`, "CONFLICT");
+  if (path.resolve(outDir) === path.resolve(modelDir)) throw fieldError("outDir", `${outDir} is the base model directory: choose another one`, "CONFLICT");
   await assertEmptyDir(outDir);
 
   const base = await Checkpoint.open(modelDir);

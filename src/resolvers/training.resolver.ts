@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { UserError } from "../model/errors.js";
+import { isUserError, UserError } from "../model/errors.js";
 import { cancelTraining, deleteTrainingRun, getRun, resumeTraining, startTraining } from "../services/training.js";
 import { StartTrainingInput, TrainingRunFilter } from "../schema/inputs.js";
 import { Adapter, BaseModel, Checkpoint, Dataset, TrainingLog, TrainingMetric, TrainingRun, TrainingRunConnection } from "../schema/types.js";
@@ -51,6 +51,8 @@ export class TrainingResolver {
         initAdapterId: input.initAdapterId,
         hyperparameters: { ...input.hyperparameters },
         data: { ...input.data },
+      }).catch((e: unknown) => {
+        throw isUserError(e) ? e.under("input") : e; // its field as the GraphQL input path: input.hyperparameters.r
       }),
     );
   }

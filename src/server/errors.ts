@@ -22,7 +22,7 @@ const PASS_THROUGH = new Set([
  */
 export function maskError(formatted: GraphQLFormattedError, error: unknown, log: Logger): GraphQLFormattedError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (isUserError(original)) return withCode(formatted, original.code, original.message);
+  if (isUserError(original)) return withCode(formatted, original.code, original.message, original.field);
   if (original instanceof LimitError) return withCode(formatted, original.code, original.message);
   if (isUniqueViolation(original)) return withCode(formatted, "CONFLICT", "already exists (a name or key is taken)");
   const code = formatted.extensions?.code;
@@ -34,8 +34,10 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown, log:
   return { message: "Internal server error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
 
-function withCode(f: GraphQLFormattedError, code: string, message: string): GraphQLFormattedError {
-  return { message, ...(f.locations ? { locations: f.locations } : {}), ...(f.path ? { path: f.path } : {}), extensions: { code } };
+/** `field`: the input path a user's mistake is about (`input.hyperparameters.r`), for forms to highlight. */
+function withCode(f: GraphQLFormattedError, code: string, message: string, field?: string): GraphQLFormattedError {
+  const extensions = field === undefined ? { code } : { code, field };
+  return { message, ...(f.locations ? { locations: f.locations } : {}), ...(f.path ? { path: f.path } : {}), extensions };
 }
 
 // `http` is the status Apollo answers with; graphql-ws would send it along

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { validateHyperparameters } from "../backends/training-options.js";
-import type { TrainingHyperparameters } from "../backends/types.js";
+import { trainingSteps } from "../backends/training/steps.js";
+import { validateHyperparameters } from "../backends/training/validate.js";
+import { validateDataOptions } from "../data/options.js";
 import type { PhiConfig } from "../model/config.js";
-import { UserError } from "../model/errors.js";
+import { fieldError, UserError } from "../model/errors.js";
 import type { RunStatus, TrainingRun } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
-import { validateDataOptions } from "./data-options.js";
 import { LimitError } from "./errors.js";
 import { publishStatus } from "./run-status.js";
 
@@ -23,16 +23,17 @@ export interface StartTrainingInput {
 export async function startTraining(ctx: ServiceContext, input: StartTrainingInput): Promise<TrainingRun> {
   const { prisma, config } = ctx;
   const model = await prisma.baseModel.findUnique({ where: { id: input.baseModelId } });
-  if (!model) throw new UserError(`baseModelId: no model ${input.baseModelId}`, "NOT_FOUND");
+  if (!model) throw fieldError("baseModelId", `: no model ${input.baseModelId}`, "NOT_FOUND");
   const dataset = await prisma.dataset.findUnique({ where: { id: input.datasetId } });
-  if (!dataset) throw new UserError(`datasetId: no dataset ${input.datasetId}`, "NOT_FOUND");
+  if (!dataset) throw fieldError("datasetId", `: no dataset ${input.datasetId}`, "NOT_FOUND");
   if (input.initAdapterId) {
     const adapter = await prisma.adapter.findUnique({ where: { id: input.initAdapterId } });
-    if (!adapter) throw new UserError(`initAdapterId: no adapter ${input.initAdapterId}`, "NOT_FOUND");
-    if (adapter.baseModelId !== model.id) throw new UserError(`initAdapterId: adapter ${adapter.name} belongs to another base model`);
+    if (!adapter) throw fieldError("initAdapterId", `: no adapter ${input.initAdapterId}`, "NOT_FOUND");
+    if (adapter.baseModelId !== model.id) throw fieldError("initAdapterId", `: adapter ${adapter.name} belongs to another base model`);
   }
   const hp = validateHyperparameters(stripNulls(input.hyperparameters ?? {}), model.config as unknown as PhiConfig);
   const data = validateDataOptions(stripNulls(input.data ?? {}));
+  const maxSteps = trainingSteps(hp, dataset.conversationCount); // the worker recounts from the prepared sequences
   const active = await prisma.trainingRun.count({ where: { status: { in: ["QUEUED", "RUNNING"] } } });
   if (active >= config.limits.maxActiveRuns) {
     throw new LimitError(`${active} training runs are queued or running; the limit is ${config.limits.maxActiveRuns}`);
@@ -46,20 +47,13 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
       initAdapterId: input.initAdapterId ?? null,
       hyperparameters: hp as object,
       dataOptions: data as object,
-      maxSteps: plannedSteps(hp, dataset.conversationCount),
+      maxSteps,
       outDir: path.join(config.dataDir, "runs", id),
     },
   });
   await ctx.queue.sendTraining({ runId: id, resume: false });
   await publishStatus(ctx, run);
   return run;
-}
-
-/** HF Trainer's rule: max_steps when > 0, else epochs over the optimizer steps per epoch (the worker corrects it). */
-function plannedSteps(hp: TrainingHyperparameters, conversations: number): number {
-  if (hp.maxSteps > 0) return hp.maxSteps;
-  const perEpoch = Math.max(1, Math.ceil(conversations / hp.batchSize / hp.gradientAccumulationSteps));
-  return Math.ceil(perEpoch * hp.epochs);
 }
 
 function stripNulls(o: object): Record<string, unknown> {

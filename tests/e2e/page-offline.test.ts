@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium)("web page without an API", () => {
     await page.uncheck("input[value=q_proj]");
     await page.uncheck("input[value=v_proj]");
     await page.click("form.new-run button[type=submit]");
-    expect(await page.textContent("#err-r")).toBe("r must be an integer >= 1, got 0");
+    expect(await page.textContent("#err-r")).toBe("r must be an integer in [1, 1024], got 0");
     expect(await page.textContent("#err-loraDropout")).toBe("loraDropout must be a number in [0, 1), got 1");
     expect(await page.textContent("#err-targetModules")).toMatch(/targetModules must be a non-empty list/);
     expect(await page.textContent("#err-batchSize")).toBe("");

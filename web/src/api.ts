@@ -43,13 +43,14 @@ function report(c: Connectivity, detail = ""): void {
 interface GraphQLErrorJson {
   message: string;
   path?: readonly (string | number)[];
-  extensions?: { code?: string };
+  extensions?: { code?: string; field?: string };
 }
 
 function toApiError(e: GraphQLErrorJson): ApiError {
   const code = e.extensions?.code ?? "INTERNAL_SERVER_ERROR";
-  // variable coercion errors name the input field: `Variable "$input" got invalid value 0 at "input.hyperparameters.r"`
-  const at = /at "([\w.[\]]+)"/.exec(e.message)?.[1];
+  // the server's UserErrors carry their input path; graphql-js' variable coercion errors only say it in words:
+  // `Variable "$input" got invalid value 0 at "input.hyperparameters.r"`
+  const at = e.extensions?.field ?? /at "([\w.[\]]+)"/.exec(e.message)?.[1];
   if (code === "UNAUTHENTICATED") report("unauthenticated", e.message);
   return new ApiError(e.message, code, at);
 }

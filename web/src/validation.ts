@@ -1,6 +1,6 @@
 // The new-run form checks each field with the server's own rules (src/backends/training-options.ts), so the page
 // and the API reject the same values with the same words.
-import { validateHyperparameters } from "../../src/backends/training-options.js";
+import { validateHyperparameters } from "../../src/backends/training/validate.js";
 import { DEFAULT_HYPERPARAMETERS, type TrainingHyperparameters } from "../../src/backends/types.js";
 
 export type Field = keyof TrainingHyperparameters;
@@ -26,14 +26,10 @@ export function fieldErrors(values: Partial<Record<Field, unknown>>): FieldError
 }
 
 /**
- * The form field a server error is about: variable coercion names `input.hyperparameters.r`, the service's
- * messages start with the field ("r must be ...", "maxSeqLength 4096 is above ...", "targetModules: ...").
+ * The form field a server error is about, from its input path (`input.hyperparameters.r`): the server's
+ * `extensions.field`, or the path graphql-js names when variable coercion fails.
  */
-export function fieldOfError(message: string, path?: string): Field | null {
-  const fromPath = path && /hyperparameters\.(\w+)/.exec(path)?.[1];
-  const fromMessage = /hyperparameters\.(\w+)/.exec(message)?.[1] ?? /^(\w+)\b/.exec(message)?.[1];
-  for (const candidate of [fromPath, fromMessage]) {
-    if (candidate && candidate in DEFAULT_HYPERPARAMETERS) return candidate as Field;
-  }
-  return null;
+export function fieldOfError(path?: string): Field | null {
+  const name = path?.startsWith("input.hyperparameters.") ? path.slice("input.hyperparameters.".length) : null;
+  return name !== null && name in DEFAULT_HYPERPARAMETERS ? (name as Field) : null;
 }

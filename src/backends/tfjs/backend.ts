@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { UserError } from "../../model/errors.js";
-import { validateHyperparameters } from "../training-options.js";
+import { validateHyperparameters } from "../training/validate.js";
 import type { BackendInfo, CheckpointSaved, TrainingBackend, TrainingEvents, TrainingJob, TrainingMetric, TrainingResult, TrainingStarted } from "../types.js";
 import { initEngine } from "./engine.js";
 import type { WorkerEvent } from "./worker.js";
@@ -40,7 +40,7 @@ export class TfjsTrainingBackend implements TrainingBackend {
               return resolve(m.payload as TrainingResult);
             case "error": {
               settled = true;
-              if (m.userError) return reject(new UserError(m.message, m.code as UserError["code"]));
+              if (m.userError) return reject(new UserError(m.message, { code: m.code as UserError["code"], field: m.field, template: m.template }));
               const err = new Error(m.message);
               err.stack = m.stack;
               return reject(err);

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
+import { hyperparameterField } from "../training/validate.js";
 import { moduleFeatures } from "../../model/peft.js";
 import type { TargetModule, TrainingHyperparameters } from "../types.js";
 import { KEEP_NATURAL_MAX_VALUES } from "./ops.js";
@@ -87,9 +88,11 @@ const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
 export function checkWasmHeap(config: PhiConfig, hp: TrainingHyperparameters, seqLen: number, usedBytes = tf.memory().numBytes, limit = WASM_HEAP_LIMIT): HeapEstimate {
   const estimate = estimateTrainingHeap(config, { ...hp, seqLen });
   if (estimate.total + usedBytes > WASM_HEAP_USABLE * limit) {
-    const fixes = [hp.gradientCheckpointing ? null : "--gradient-checkpointing", "a smaller --batch-size or --max-seq-len", "or install @tensorflow/tfjs-node"].filter((f) => f !== null);
+    // fields as {refs}: the CLI names them --gradient-checkpointing, the API gradientCheckpointing
+    const fixes = [hp.gradientCheckpointing ? null : `{${hyperparameterField("gradientCheckpointing")}}`, `a smaller {${hyperparameterField("batchSize")}} or {${hyperparameterField("maxSeqLength")}}`, "or install @tensorflow/tfjs-node"].filter((f) => f !== null);
     const inUse = usedBytes > 0 ? `, ${gib(usedBytes)} GiB already in use` : "";
-    throw new UserError(`batch ${hp.batchSize} × ${seqLen} tokens needs about ${gib(estimate.total)} GiB of tfjs wasm heap (limit ${gib(limit)} GiB${inUse}): use ${fixes.join(", ")}`);
+    const template = `batch ${hp.batchSize} × ${seqLen} tokens needs about ${gib(estimate.total)} GiB of tfjs wasm heap (limit ${gib(limit)} GiB${inUse}): use ${fixes.join(", ")}`;
+    throw new UserError("", { field: hyperparameterField("batchSize"), template });
   }
   return estimate;
 }

@@ -1,8 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UserError } from "../../model/errors.js";
+import { literal, UserError } from "../../model/errors.js";
 import { SafetensorsFile, writeSafetensors } from "../../model/safetensors.js";
-import type { TrainingHyperparameters } from "../types.js";
+import { RESUME_MUST_MATCH, type TrainingHyperparameters } from "../training/spec.js";
+import { hyperparameterField } from "../training/validate.js";
 import type { StateTensor } from "./optim/types.js";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
@@ -78,16 +79,11 @@ export async function loadTrainerState(dir: string): Promise<{ state: TrainerSta
   return { state, moments };
 }
 
-/** Hyperparameters that shape the run: a resumed run must use the same ones. */
-const MUST_MATCH: (keyof TrainingHyperparameters)[] = [
-  "r", "loraAlpha", "loraDropout", "targetModules", "useRslora", "batchSize", "gradientAccumulationSteps", "optim",
-  "scheduler", "learningRate", "warmupSteps", "warmupRatio", "maxSeqLength", "packing", "completionOnly", "seed", "quant",
-];
-
 export function checkResumable(saved: TrainingHyperparameters, now: TrainingHyperparameters, dir: string): void {
-  for (const k of MUST_MATCH) {
+  for (const k of RESUME_MUST_MATCH) {
     if (JSON.stringify(saved[k]) !== JSON.stringify(now[k])) {
-      throw new UserError(`resumeFrom ${dir}: ${k} was ${JSON.stringify(saved[k])} in that run, now ${JSON.stringify(now[k])}: resume with the same value`);
+      const template = `{resumeFrom} ${literal(dir)}: {${hyperparameterField(k)}} was ${literal(`${JSON.stringify(saved[k])} in that run, now ${JSON.stringify(now[k])}`)}: resume with the same value`;
+      throw new UserError("", { field: hyperparameterField(k), template });
     }
   }
 }

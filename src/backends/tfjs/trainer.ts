@@ -9,7 +9,8 @@ import { UserError } from "../../model/errors.js";
 import { loraConfig, readAdapter, writeAdapter } from "../../model/peft.js";
 import { Rng } from "../../model/random.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
-import { checkSeqLength, validateHyperparameters } from "../training-options.js";
+import { trainingSteps } from "../training/steps.js";
+import { checkSeqLength, validateHyperparameters } from "../training/validate.js";
 import type { BackendInfo, TrainingEvents, TrainingHyperparameters, TrainingJob, TrainingResult, TrainingSummary } from "../types.js";
 import { checkWasmHeap } from "./heap-budget.js";
 import { createLora, loraFromAdapter, type LoraLayer } from "./lora.js";
@@ -34,12 +35,6 @@ async function checkOutDir(job: TrainingJob): Promise<void> {
   if (entries.length > 0 && !job.resumeFrom) {
     throw new UserError(`outDir ${job.outDir} already holds another run (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}): choose an empty directory, or resume from one of its checkpoints`, "CONFLICT");
   }
-}
-
-/** HF: max_steps wins when > 0, else ceil(epochs × optimizer steps per epoch). */
-export function totalSteps(hp: TrainingHyperparameters, batchesPerEpoch: number): number {
-  if (hp.maxSteps > 0) return hp.maxSteps;
-  return Math.ceil(hp.epochs * Math.max(1, Math.floor(batchesPerEpoch / hp.gradientAccumulationSteps)));
 }
 
 export function makeOptimizer(hp: TrainingHyperparameters, sizes: number[]): Optimizer {
@@ -89,7 +84,7 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
     const vars = lora.flatMap((l) => [l.at, l.bt]);
     const params = vars.map((v) => (v.dataSync() as Float32Array).slice());
     const optimizer = makeOptimizer(hp, params.map((p) => p.length));
-    const maxSteps = totalSteps(hp, batcher.stepsPerEpoch);
+    const maxSteps = trainingSteps(hp, prepared.sequences.length);
     let rng = new Rng(hp.seed, "lora_dropout");
     let step = 0;
     let window: RunningMean = { sum: 0, count: 0 };

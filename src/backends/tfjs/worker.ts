@@ -12,7 +12,7 @@ export type WorkerEvent =
   | { type: "start" | "metric" | "checkpoint"; payload: unknown }
   | { type: "log"; level: "info" | "warn" | "error"; message: string }
   | { type: "done"; payload: unknown }
-  | { type: "error"; userError: boolean; code?: string; message: string; stack?: string };
+  | { type: "error"; userError: boolean; code?: string; field?: string; template?: string; message: string; stack?: string };
 
 const port = parentPort!;
 const abort = new AbortController();
@@ -32,7 +32,8 @@ try {
   post({ type: "done", payload: result });
 } catch (e) {
   const err = e as Error;
-  post({ type: "error", userError: isUserError(e), code: isUserError(e) ? e.code : undefined, message: err.message, stack: err.stack });
+  const user = isUserError(e) ? { code: e.code, field: e.field, template: e.template } : {};
+  post({ type: "error", userError: isUserError(e), ...user, message: err.message, stack: err.stack });
 } finally {
   port.close();
 }

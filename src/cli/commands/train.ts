@@ -1,96 +1,64 @@
 import { Option, type Command } from "commander";
 import { trainingBackend } from "../../backends/registry.js";
-import { validateHyperparameters } from "../../backends/training-options.js";
-import { DEFAULT_DATA_OPTIONS, DEFAULT_HYPERPARAMETERS, type TrainingEvents, type TrainingJob, type TrainingMetric } from "../../backends/types.js";
+import { flagOf, helpOf, HYPERPARAMETER_SPEC, HYPERPARAMETERS, type HyperparameterName, type ParamSpec } from "../../backends/training/spec.js";
+import { validateHyperparameters } from "../../backends/training/validate.js";
+import type { TrainingEvents, TrainingJob, TrainingMetric } from "../../backends/types.js";
+import { validateDataOptions } from "../../data/options.js";
 import { action, num } from "../action.js";
 
 interface TrainFlags {
   model: string;
   data: string;
   out: string;
-  rank: number;
-  alpha: number;
-  dropout: number;
-  targets: string;
-  rslora?: boolean;
-  batchSize: number;
-  gradAccum: number;
-  lr: number;
-  maxSteps?: number;
-  epochs?: number;
-  optim: "adamw" | "adamw8bit";
-  weightDecay: number;
-  scheduler: "constant" | "linear" | "cosine";
-  warmupSteps: number;
-  warmupRatio: number;
-  maxGradNorm: number;
-  maxSeqLen: number;
-  packing?: boolean;
-  completionOnly?: boolean;
-  gradientCheckpointing?: boolean;
-  seed: number;
-  loggingSteps: number;
-  saveSteps: number;
-  quant: "nf4" | "none";
   lang?: string;
   allPaths?: boolean;
   initAdapter?: string;
   resume?: string;
   json?: boolean;
+  [hyperparameter: string]: unknown;
 }
 
-const d = DEFAULT_HYPERPARAMETERS;
+/** One flag per spec entry, its help and default from the spec; commander keeps no defaults of its own. */
+function hyperparameterOption(name: HyperparameterName): Option {
+  const p: ParamSpec = HYPERPARAMETER_SPEC[name];
+  const flag = flagOf(name);
+  const help = helpOf(name);
+  switch (p.type) {
+    case "int":
+    case "float":
+      return new Option(`${flag} <n>`, help).argParser(num(flag));
+    case "bool":
+      return new Option(flag, help);
+    case "choice":
+      return new Option(`${flag} <name>`, help).choices(p.choices);
+    case "modules":
+      return new Option(`${flag} <list>`, `${help}: comma-separated, any of ${p.choices.join(",")}`).argParser((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+  }
+}
+
+const OPTIONS = HYPERPARAMETERS.map(([name]) => [name, hyperparameterOption(name)] as const);
 
 export function registerTrain(program: Command): void {
-  program
+  const train = program
     .command("train")
     .description("fine-tune LoRA adapters on a Phi checkpoint (QLoRA: NF4 base) with conversations in any OASST form")
     .requiredOption("--model <dir>", "HF Phi checkpoint directory")
     .requiredOption("--data <file>", "conversations: OASST message rows, OASST trees, guanaco text rows or tokenized rows (.jsonl)")
-    .requiredOption("--out <dir>", "new or empty directory: checkpoint-N/ every --save-steps, the final adapter in <dir>/adapter")
-    .option("--rank <r>", "LoRA rank r", num("--rank"), d.r)
-    .option("--alpha <alpha>", "lora_alpha (scale alpha / r)", num("--alpha"), d.loraAlpha)
-    .option("--dropout <p>", "lora_dropout on the LoRA input", num("--dropout"), d.loraDropout)
-    .option("--targets <list>", "comma-separated modules: q_proj,k_proj,v_proj,dense,fc1,fc2", d.targetModules.join(","))
-    .option("--rslora", "scale alpha / sqrt(r) (use_rslora)")
-    .option("--batch-size <n>", "sequences per micro-batch", num("--batch-size"), d.batchSize)
-    .option("--grad-accum <n>", "micro-batches per optimizer step", num("--grad-accum"), d.gradientAccumulationSteps)
-    .option("--lr <lr>", "peak learning rate", num("--lr"), d.learningRate)
-    .option("--max-steps <n>", `optimizer steps (default ${d.maxSteps}, or derived from --epochs when that is given)`, num("--max-steps"))
-    .option("--epochs <n>", "passes over the data (used when --max-steps is not given)", num("--epochs"))
-    .addOption(new Option("--optim <name>", "optimizer (adamw8bit: bitsandbytes-style 8-bit states; 'paged' has no meaning off the GPU)").choices(["adamw", "adamw8bit"]).default(d.optim))
-    .option("--weight-decay <wd>", "decoupled weight decay", num("--weight-decay"), d.weightDecay)
-    .addOption(new Option("--scheduler <name>", "learning-rate schedule").choices(["constant", "linear", "cosine"]).default(d.scheduler))
-    .option("--warmup-steps <n>", "linear warmup steps", num("--warmup-steps"), d.warmupSteps)
-    .option("--warmup-ratio <x>", "warmup as a fraction of the steps (when --warmup-steps is 0)", num("--warmup-ratio"), d.warmupRatio)
-    .option("--max-grad-norm <x>", "global-norm gradient clipping (0 = off)", num("--max-grad-norm"), d.maxGradNorm)
-    .option("--max-seq-len <n>", "truncate (or pack) sequences to this many tokens", num("--max-seq-len"), d.maxSeqLength)
-    .option("--packing", "concatenate examples into --max-seq-len blocks")
-    .option("--completion-only", "train on assistant turns only")
-    .option("--gradient-checkpointing", "recompute each layer's forward in backward (less memory, ~1.3x time)")
-    .option("--seed <n>", "seed for LoRA init, data order and dropout", num("--seed"), d.seed)
-    .option("--logging-steps <n>", "report loss every n steps", num("--logging-steps"), 10)
-    .option("--save-steps <n>", "write checkpoint-N every n steps", num("--save-steps"), d.saveSteps)
-    .addOption(new Option("--quant <mode>", "frozen base weights").choices(["nf4", "none"]).default(d.quant))
+    .requiredOption("--out <dir>", `new or empty directory: checkpoint-N/ every ${flagOf("saveSteps")}, the final adapter in <dir>/adapter`);
+  for (const [, option] of OPTIONS) train.addOption(option);
+  train
     .option("--lang <codes>", "OASST: comma-separated languages to keep (default all)")
     .option("--all-paths", "OASST: every root-to-leaf path instead of the best-ranked one")
     .option("--init-adapter <dir>", "start LoRA from this PEFT adapter (same rank and targets)")
     .option("--resume <dir>", "continue from a checkpoint-N directory of a previous run")
     .option("--json", "one JSON object per event on stdout instead of a progress bar")
     .action(action(async (flags: TrainFlags) => {
-      const hyperparameters = validateHyperparameters({
-        r: flags.rank, loraAlpha: flags.alpha, loraDropout: flags.dropout,
-        targetModules: flags.targets.split(",").map((s) => s.trim()).filter(Boolean), useRslora: flags.rslora === true,
-        batchSize: flags.batchSize, gradientAccumulationSteps: flags.gradAccum, learningRate: flags.lr,
-        maxSteps: flags.maxSteps ?? (flags.epochs !== undefined ? 0 : d.maxSteps), epochs: flags.epochs ?? d.epochs,
-        optim: flags.optim, weightDecay: flags.weightDecay, scheduler: flags.scheduler, warmupSteps: flags.warmupSteps,
-        warmupRatio: flags.warmupRatio, maxGradNorm: flags.maxGradNorm, maxSeqLength: flags.maxSeqLen, packing: flags.packing === true,
-        completionOnly: flags.completionOnly === true, gradientCheckpointing: flags.gradientCheckpointing === true, seed: flags.seed,
-        loggingSteps: flags.loggingSteps, saveSteps: flags.saveSteps, quant: flags.quant,
-      });
+      const given = OPTIONS.map(([name, option]) => [name, flags[option.attributeName()]] as const).filter(([, v]) => v !== undefined);
+      const hyperparameters = validateHyperparameters(Object.fromEntries(given));
+      const data = validateDataOptions({ languages: flags.lang?.split(",").map((s) => s.trim()), paths: flags.allPaths ? "all" : undefined });
       const job: TrainingJob = {
         modelDir: flags.model, dataPath: flags.data, outDir: flags.out, hyperparameters,
-        data: { ...DEFAULT_DATA_OPTIONS, languages: flags.lang ? flags.lang.split(",").map((s) => s.trim()) : [], paths: flags.allPaths ? "all" : "best" },
+        data,
         initAdapterDir: flags.initAdapter, resumeFrom: flags.resume,
       };
       const abort = new AbortController();

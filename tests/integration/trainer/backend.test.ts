@@ -47,6 +47,6 @@ describe("TfjsTrainingBackend (worker thread)", () => {
     const e = await backend.train(job(f, busy, {}), {}, new AbortController().signal).catch((x) => x);
     expect(e).toBeInstanceOf(UserError);
     expect(e.code).toBe("CONFLICT");
-    await expect(backend.train(job(f, busy, { loraAlpha: -1 }), {}, new AbortController().signal)).rejects.toThrow("loraAlpha must be a number > 0, got -1");
+    await expect(backend.train(job(f, busy, { loraAlpha: -1 }), {}, new AbortController().signal)).rejects.toThrow("loraAlpha must be a number in (0, 1000000], got -1");
   });
 });

@@ -47,7 +47,7 @@ describe("tunegraph train / logits --adapter", () => {
   it("bad flags: one line, exit code 1", async () => {
     const r = await cli(["train", "--model", f.modelDir, "--data", f.dataPath, "--out", path.join(f.root, "x"), "--dropout", "1"]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe("tunegraph: loraDropout must be a number in [0, 1), got 1\n");
+    expect(r.err).toBe("tunegraph: --dropout must be a number in [0, 1), got 1\n"); // the flag, not the API field
     const missing = await cli(["logits", "--model", f.modelDir, "--ids", "1,2", "--adapter", path.join(f.root, "nope")]);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/^tunegraph: .*nope: adapter directory not found\n$/);

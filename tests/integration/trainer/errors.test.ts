@@ -39,7 +39,7 @@ describe("trainer: bad input is one clear error before any work", () => {
   });
 
   it("bad hyperparameters and a sequence length past the model's positions", async () => {
-    expect((await fails({ r: 0 })).message).toBe("r must be an integer >= 1, got 0");
+    expect((await fails({ r: 0 })).message).toBe("r must be an integer in [1, 1024], got 0");
     expect((await fails({ maxSeqLength: 4096 })).message).toBe("maxSeqLength 4096 is above the model's max_position_embeddings (128)");
   });
 

@@ -169,7 +169,7 @@ describe("bad files", () => {
 
   it("rejects bad options", async () => {
     const file = await tmp.write("opt.jsonl", jsonl(MESSAGE_ROWS));
-    await expect(readConversations(file, { paths: "some" as "all" })).rejects.toThrow(/paths must be "best" or "all"/);
+    await expect(readConversations(file, { paths: "some" as "all" })).rejects.toThrow(/paths must be one of best, all, got "some"/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { cliFieldName } from "../../../src/cli/fields.js";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
@@ -70,14 +71,23 @@ describe("wasm heap budget", () => {
   it("refuses phi-2 at batch 4 × 512 without checkpointing, naming batch size and sequence length", () => {
     const hp = { ...reference, gradientCheckpointing: false };
     expect(() => checkWasmHeap(phi2, hp, 512, 0)).toThrow(UserError);
-    expect(() => checkWasmHeap(phi2, hp, 512, 0)).toThrow(/^batch 4 × 512 tokens needs about \d+\.\d GiB of tfjs wasm heap \(limit 4\.0 GiB\): use --gradient-checkpointing, a smaller --batch-size or --max-seq-len, or install @tensorflow\/tfjs-node$/);
+    // the API names the spec's fields; the CLI renders them as its flags
+    expect(() => checkWasmHeap(phi2, hp, 512, 0)).toThrow(/^batch 4 × 512 tokens needs about \d+\.\d GiB of tfjs wasm heap \(limit 4\.0 GiB\): use gradientCheckpointing, a smaller batchSize or maxSeqLength, or install @tensorflow\/tfjs-node$/);
+    let err: UserError | undefined;
+    try {
+      checkWasmHeap(phi2, hp, 512, 0);
+    } catch (e) {
+      err = e as UserError;
+    }
+    expect(err!.field).toBe("hyperparameters.batchSize");
+    expect(err!.render(cliFieldName)).toMatch(/: use --gradient-checkpointing, a smaller --batch-size or --max-seq-len, or install @tensorflow\/tfjs-node$/);
   });
 
   it("the reference phi-2 job with checkpointing: 4 × 512 does not fit; 1 × 512 does", () => {
     const ckpt = { ...reference, gradientCheckpointing: true };
     const full = estimateTrainingHeap(phi2, { ...ckpt, seqLen: 512 });
     expect(full.total).toBeLessThan(estimateTrainingHeap(phi2, { ...ckpt, gradientCheckpointing: false, seqLen: 512 }).total / 5);
-    expect(() => checkWasmHeap(phi2, ckpt, 512, 0)).toThrow(/^batch 4 × 512 tokens needs about 7\.9 GiB .*: use a smaller --batch-size/);
+    expect(() => checkWasmHeap(phi2, ckpt, 512, 0)).toThrow(/^batch 4 × 512 tokens needs about 7\.9 GiB .*: use a smaller batchSize/);
     expect(checkWasmHeap(phi2, { ...ckpt, batchSize: 1 }, 512, 0).total).toBeLessThan(3 * 2 ** 30);
     // what the heap already holds counts against the limit
     expect(() => checkWasmHeap(phi2, { ...ckpt, batchSize: 1 }, 512, 2 ** 30)).toThrow(/1\.0 GiB already in use/);

@@ -1,14 +1,31 @@
 import { describe, expect, it } from "vitest";
-import { clipGradients, totalSteps } from "../../../src/backends/tfjs/trainer.js";
+import { clipGradients } from "../../../src/backends/tfjs/trainer.js";
+import { trainingSteps } from "../../../src/backends/training/steps.js";
+import { UserError } from "../../../src/model/errors.js";
 import { DEFAULT_HYPERPARAMETERS } from "../../../src/backends/types.js";
 
 describe("step count and clipping", () => {
   it("maxSteps wins; else ceil(epochs × floor(batches / accumulation)), at least one step per epoch", () => {
     const hp = { ...DEFAULT_HYPERPARAMETERS };
-    expect(totalSteps({ ...hp, maxSteps: 7 }, 100)).toBe(7);
-    expect(totalSteps({ ...hp, maxSteps: 0, epochs: 3 }, 10)).toBe(30);
-    expect(totalSteps({ ...hp, maxSteps: 0, epochs: 1.5, gradientAccumulationSteps: 4 }, 10)).toBe(3);
-    expect(totalSteps({ ...hp, maxSteps: 0, epochs: 2, gradientAccumulationSteps: 8 }, 3)).toBe(2);
+    // examples = 4 per batch (the default batchSize) × the batches
+    expect(trainingSteps({ ...hp, maxSteps: 7 }, 400)).toBe(7);
+    expect(trainingSteps({ ...hp, maxSteps: 0, epochs: 3 }, 40)).toBe(30);
+    expect(trainingSteps({ ...hp, maxSteps: 0, epochs: 3 }, 37)).toBe(30); // a last, short batch counts
+    expect(trainingSteps({ ...hp, maxSteps: 0, epochs: 1.5, gradientAccumulationSteps: 4 }, 40)).toBe(3);
+    expect(trainingSteps({ ...hp, maxSteps: 0, epochs: 2, gradientAccumulationSteps: 8 }, 12)).toBe(2);
+  });
+
+  it("refuses a step count above the limit, naming epochs", () => {
+    const hp = { ...DEFAULT_HYPERPARAMETERS, maxSteps: 0, epochs: 1e6 };
+    let err: unknown;
+    try {
+      trainingSteps(hp, 4 * 5000);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).field).toBe("hyperparameters.epochs");
+    expect((err as UserError).message).toMatch(/^epochs 1000000 over 5000 optimizer steps per epoch makes 5000000000 steps, above the limit of 1000000000/);
   });
 
   it("global-norm clipping as torch: norm reported before, scaled by max/(norm + 1e-6)", () => {

@@ -2,10 +2,10 @@ import { request, type ApiError } from "../api.js";
 import { clear, errorBox, h } from "../dom.js";
 import { FORM_CHOICES, START, type ChoicesData, type StartData } from "../operations.js";
 import { fieldErrors, fieldOfError, parseNumber, type Field, type FieldErrors } from "../validation.js";
-import { DEFAULT_HYPERPARAMETERS, TARGET_MODULES } from "../../../src/backends/types.js";
+import { DEFAULT_HYPERPARAMETERS, HYPERPARAMETERS, TARGET_MODULES, type ParamSpec } from "../../../src/backends/training/spec.js";
 import type { Page } from "../main.js";
 
-type Kind = { type: "number"; step: string } | { type: "select"; options: string[] } | { type: "checkbox" } | { type: "modules" };
+type Kind = { type: "number"; step: string } | { type: "select"; options: readonly string[] } | { type: "checkbox" } | { type: "modules" };
 interface Spec {
   field: Field;
   label: string;
@@ -13,36 +13,15 @@ interface Spec {
   advanced?: boolean;
 }
 
-const num = (step: string): Kind => ({ type: "number", step });
-const SPECS: Spec[] = [
-  { field: "r", label: "LoRA rank (r)", kind: num("1") },
-  { field: "loraAlpha", label: "LoRA alpha", kind: num("any") },
-  { field: "loraDropout", label: "LoRA dropout", kind: num("any") },
-  { field: "batchSize", label: "Batch size", kind: num("1") },
-  { field: "learningRate", label: "Learning rate", kind: num("any") },
-  { field: "maxSteps", label: "Max steps (0: from epochs)", kind: num("1") },
-  { field: "quant", label: "Base weights", kind: { type: "select", options: ["nf4", "none"] } },
-  { field: "targetModules", label: "Target modules", kind: { type: "modules" } },
-  { field: "epochs", label: "Epochs", kind: num("any"), advanced: true },
-  { field: "gradientAccumulationSteps", label: "Gradient accumulation steps", kind: num("1"), advanced: true },
-  { field: "optim", label: "Optimizer", kind: { type: "select", options: ["adamw8bit", "adamw"] }, advanced: true },
-  { field: "scheduler", label: "LR scheduler", kind: { type: "select", options: ["constant", "linear", "cosine"] }, advanced: true },
-  { field: "warmupSteps", label: "Warmup steps", kind: num("1"), advanced: true },
-  { field: "warmupRatio", label: "Warmup ratio", kind: num("any"), advanced: true },
-  { field: "weightDecay", label: "Weight decay", kind: num("any"), advanced: true },
-  { field: "maxGradNorm", label: "Max grad norm", kind: num("any"), advanced: true },
-  { field: "adamBeta1", label: "Adam beta1", kind: num("any"), advanced: true },
-  { field: "adamBeta2", label: "Adam beta2", kind: num("any"), advanced: true },
-  { field: "adamEpsilon", label: "Adam epsilon", kind: num("any"), advanced: true },
-  { field: "maxSeqLength", label: "Max sequence length", kind: num("1"), advanced: true },
-  { field: "loggingSteps", label: "Logging steps", kind: num("1"), advanced: true },
-  { field: "saveSteps", label: "Save steps", kind: num("1"), advanced: true },
-  { field: "seed", label: "Seed", kind: num("1"), advanced: true },
-  { field: "useRslora", label: "rsLoRA scaling", kind: { type: "checkbox" }, advanced: true },
-  { field: "packing", label: "Pack sequences", kind: { type: "checkbox" }, advanced: true },
-  { field: "completionOnly", label: "Loss on assistant turns only", kind: { type: "checkbox" }, advanced: true },
-  { field: "gradientCheckpointing", label: "Gradient checkpointing", kind: { type: "checkbox" }, advanced: true },
-];
+const kindOf = (p: ParamSpec): Kind =>
+  p.type === "int" ? { type: "number", step: "1" }
+  : p.type === "float" ? { type: "number", step: "any" }
+  : p.type === "bool" ? { type: "checkbox" }
+  : p.type === "choice" ? { type: "select", options: p.choices }
+  : { type: "modules" };
+
+/** One control per entry of the training spec, labelled with its help text. */
+const SPECS: Spec[] = HYPERPARAMETERS.map(([field, p]) => ({ field, label: p.help, kind: kindOf(p), advanced: p.advanced }));
 
 /** The startTraining form, filled with the reference job's values, checked field by field as the server checks them. */
 export const mountNewRun: Page = (root) => {
@@ -140,7 +119,7 @@ export const mountNewRun: Page = (root) => {
       location.hash = `#/runs/${encodeURIComponent(data.startTraining.id)}`;
     } catch (err) {
       const apiErr = err as ApiError;
-      const field = fieldOfError(apiErr.message, apiErr.path);
+      const field = fieldOfError(apiErr.path);
       if (field) show({ [field]: apiErr.message });
       else formError.append(errorBox(apiErr.message));
     } finally {

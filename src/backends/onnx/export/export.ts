@@ -2,7 +2,7 @@ import { copyFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Checkpoint } from "../../../model/checkpoint.js";
-import { UserError } from "../../../model/errors.js";
+import { fieldError, UserError } from "../../../model/errors.js";
 import { assertEmptyDir } from "../../../model/out-dir.js";
 import { copyTokenizerFiles, writeBuiltinTokenizer } from "../../../model/tokenizer.js";
 import type { ExportOptions, ExportResult, Precision } from "../../types.js";
@@ -23,7 +23,7 @@ export async function exportModel(checkpointDir: string, outDir: string, opts: E
   if (opts.blockSize !== undefined && !INT4_BLOCK_SIZES.includes(opts.blockSize)) {
     throw new UserError(`int4 block size ${opts.blockSize}: expected one of ${INT4_BLOCK_SIZES.join(", ")}`);
   }
-  if (path.resolve(outDir) === path.resolve(checkpointDir)) throw new UserError(`--out ${outDir} is the checkpoint directory: choose another one`, "CONFLICT");
+  if (path.resolve(outDir) === path.resolve(checkpointDir)) throw fieldError("outDir", `${outDir} is the checkpoint directory: choose another one`, "CONFLICT");
   await assertEmptyDir(outDir);
 
   const ckpt = await Checkpoint.open(checkpointDir);
