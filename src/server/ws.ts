@@ -3,7 +3,7 @@ import { getOperationAST, GraphQLError, parse, validate, type ExecutionArgs, typ
 import { useServer } from "graphql-ws/use/ws";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import type { ApiContext } from "../resolvers/context.js";
+import { apiContext } from "../resolvers/context.js";
 import type { ServiceContext } from "../services/context.js";
 import { keyMatches, presentedKey } from "./auth.js";
 import { maskError } from "./errors.js";
@@ -40,7 +40,7 @@ export function attachWebSocket(httpServer: Server, path: string, schema: GraphQ
         } catch (err) {
           return [err as GraphQLError];
         }
-        const contextValue: ApiContext = { services, authenticated: true };
+        const contextValue = apiContext(services, true);
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue } satisfies ExecutionArgs;
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
