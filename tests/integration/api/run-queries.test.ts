@@ -69,8 +69,9 @@ describe("reading training runs", () => {
     ids = seeded
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
       .map((r) => r.id);
-    counted = new PrismaClient({ adapter: new PrismaPg({ connectionString: api.config.databaseUrl! }), log: [{ emit: "event", level: "query" }] });
-    counted.$on("query", () => queries++);
+    const client = new PrismaClient({ adapter: new PrismaPg({ connectionString: api.config.databaseUrl! }), log: [{ emit: "event", level: "query" }] });
+    client.$on("query", () => queries++);
+    counted = client;
   });
   afterAll(async () => {
     await counted?.$disconnect();
