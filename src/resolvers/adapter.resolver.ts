@@ -1,5 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { deleteAdapter, importAdapter } from "../services/adapters.js";
+import { listAdapters } from "../services/catalog.js";
+import { loadExisting } from "../services/loaders.js";
 import { Adapter, BaseModel, TrainingRun } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
 import { toAdapter, toBaseModel, toRun } from "./map.js";
@@ -8,7 +10,7 @@ import { toAdapter, toBaseModel, toRun } from "./map.js";
 export class AdapterResolver {
   @Query(() => [Adapter])
   async adapters(@Ctx() { services }: ApiContext): Promise<Adapter[]> {
-    return (await services.prisma.adapter.findMany({ orderBy: { createdAt: "desc" } })).map(toAdapter);
+    return (await listAdapters(services)).map(toAdapter);
   }
 
   @Mutation(() => Adapter, { description: "register a PEFT LoRA adapter directory trained anywhere (checked against the base model)" })
@@ -27,14 +29,14 @@ export class AdapterResolver {
   }
 
   @FieldResolver(() => BaseModel)
-  async baseModel(@Root() a: Adapter, @Ctx() { services }: ApiContext): Promise<BaseModel> {
-    return toBaseModel(await services.prisma.baseModel.findUniqueOrThrow({ where: { id: a.baseModelId } }));
+  async baseModel(@Root() a: Adapter, @Ctx() { loaders }: ApiContext): Promise<BaseModel> {
+    return toBaseModel(await loadExisting(loaders.model, a.baseModelId, "base model"));
   }
 
   @FieldResolver(() => TrainingRun, { nullable: true, description: "the run that trained it (null when imported)" })
-  async run(@Root() a: Adapter, @Ctx() { services }: ApiContext): Promise<TrainingRun | null> {
+  async run(@Root() a: Adapter, @Ctx() { loaders }: ApiContext): Promise<TrainingRun | null> {
     if (!a.runId) return null;
-    const r = await services.prisma.trainingRun.findUnique({ where: { id: a.runId } });
+    const r = await loaders.run.load(a.runId);
     return r ? toRun(r) : null;
   }
 }

@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { listDatasets } from "../services/catalog.js";
 import { deleteDataset, registerDataset } from "../services/datasets.js";
 import { Dataset } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
@@ -8,7 +9,7 @@ import { toDataset } from "./map.js";
 export class DatasetResolver {
   @Query(() => [Dataset])
   async datasets(@Ctx() { services }: ApiContext): Promise<Dataset[]> {
-    return (await services.prisma.dataset.findMany({ orderBy: { createdAt: "desc" } })).map(toDataset);
+    return (await listDatasets(services)).map(toDataset);
   }
 
   @Mutation(() => Dataset, { description: "register a conversation file (inside the server's roots); its format is detected" })

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { ChatMessage as ChatMessageData } from "../backends/types.js";
-import { UserError } from "../model/errors.js";
 import { AsyncQueue } from "../services/async-queue.js";
+import { listGenerations } from "../services/catalog.js";
 import { generate, type GenerateInput as ServiceInput } from "../services/generations.js";
 import { GenerateInput } from "../schema/inputs.js";
 import { Generation, GenerationChunk, ServedModel } from "../schema/types.js";
@@ -20,8 +20,7 @@ export class GenerationResolver {
     @Arg("last", () => Int, { nullable: true, defaultValue: 20 }) last: number,
     @Ctx() { services }: ApiContext,
   ): Promise<Generation[]> {
-    if (last < 1 || last > 100) throw new UserError(`last must be between 1 and 100, got ${last}`);
-    return (await services.prisma.generation.findMany({ orderBy: { createdAt: "desc" }, take: last })).map(toGeneration);
+    return (await listGenerations(services, last)).map(toGeneration);
   }
 
   @Subscription(() => GenerationChunk, {
@@ -35,13 +34,13 @@ export class GenerationResolver {
   }
 
   @FieldResolver(() => ServedModel, { nullable: true, description: "the merged or base model (null once deleted)" })
-  async model(@Root() g: Generation, @Ctx() { services }: ApiContext): Promise<typeof ServedModel | null> {
+  async model(@Root() g: Generation, @Ctx() { loaders }: ApiContext): Promise<typeof ServedModel | null> {
     if (g.mergedModelId) {
-      const m = await services.prisma.mergedModel.findUnique({ where: { id: g.mergedModelId } });
+      const m = await loaders.mergedModel.load(g.mergedModelId);
       return m ? toMerged(m) : null;
     }
     if (g.baseModelId) {
-      const b = await services.prisma.baseModel.findUnique({ where: { id: g.baseModelId } });
+      const b = await loaders.model.load(g.baseModelId);
       return b ? toBaseModel(b) : null;
     }
     return null;

@@ -1,5 +1,14 @@
-import type * as Db from "../generated/prisma/client.js";
 import type { MetricPayload } from "../services/events.js";
+import type {
+  AdapterRecord,
+  BaseModelRecord,
+  CheckpointRecord,
+  DatasetRecord,
+  GenerationRecord,
+  MergedModelRecord,
+  MetricRecord,
+  RunRecord,
+} from "../services/records.js";
 import { LogLevel, MergeStatus, Precision, RunStatus } from "../schema/enums.js";
 import type { DataOptionsType, TrainingHyperparametersType } from "../schema/hyperparameters.js";
 import {
@@ -16,27 +25,27 @@ import {
   type TrainingSummary,
 } from "../schema/types.js";
 
-// Prisma rows -> schema objects (BigInt sizes become numbers; JSON columns get their shapes).
+// Service records -> schema objects (BigInt sizes become numbers; JSON columns get their shapes).
 
-export function toBaseModel(m: Db.BaseModel): BaseModel {
+export function toBaseModel(m: BaseModelRecord): BaseModel {
   return Object.assign(new BaseModel(), { ...m, parameterCount: Number(m.parameterCount), config: m.config as Record<string, unknown> });
 }
 
-export function toDataset(d: Db.Dataset): Dataset {
+export function toDataset(d: DatasetRecord): Dataset {
   return Object.assign(new Dataset(), { ...d, skipped: d.skipped as Record<string, number> });
 }
 
-export function toRun(r: Db.TrainingRun): TrainingRun {
+export function toRun(r: RunRecord): TrainingRun {
   return Object.assign(new TrainingRun(), {
     ...r,
     status: r.status as RunStatus,
-    hyperparameters: r.hyperparameters as unknown as TrainingHyperparametersType,
-    data: r.dataOptions as unknown as DataOptionsType,
-    summary: r.summary as unknown as TrainingSummary | null,
+    hyperparameters: r.hyperparameters as TrainingHyperparametersType,
+    data: r.dataOptions as DataOptionsType,
+    summary: r.summary as TrainingSummary | null,
   });
 }
 
-export function toMetric(m: Db.TrainingMetric | MetricPayload): TrainingMetric {
+export function toMetric(m: MetricRecord | MetricPayload): TrainingMetric {
   return Object.assign(new TrainingMetric(), {
     step: m.step,
     loss: m.loss,
@@ -52,15 +61,15 @@ export function toLog(l: { level: string; message: string; at: Date | string }):
   return Object.assign(new TrainingLog(), { level: l.level as LogLevel, message: l.message, at: new Date(l.at) });
 }
 
-export function toCheckpoint(c: { id: string; step: number; path: string; createdAt: Date | string }): Checkpoint {
+export function toCheckpoint(c: Omit<CheckpointRecord, "createdAt"> & { createdAt: Date | string }): Checkpoint {
   return Object.assign(new Checkpoint(), { id: c.id, step: c.step, path: c.path, createdAt: new Date(c.createdAt) });
 }
 
-export function toAdapter(a: Db.Adapter): Adapter {
+export function toAdapter(a: AdapterRecord): Adapter {
   return Object.assign(new Adapter(), { ...a, sizeBytes: Number(a.sizeBytes) });
 }
 
-export function toMerged(m: Db.MergedModel): MergedModel {
+export function toMerged(m: MergedModelRecord): MergedModel {
   return Object.assign(new MergedModel(), {
     ...m,
     precision: m.precision as Precision,
@@ -69,7 +78,7 @@ export function toMerged(m: Db.MergedModel): MergedModel {
   });
 }
 
-export function toGeneration(g: Db.Generation): Generation {
+export function toGeneration(g: GenerationRecord): Generation {
   return Object.assign(new Generation(), {
     ...g,
     messages: g.messages as ChatMessage[] | null,

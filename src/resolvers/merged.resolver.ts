@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { UserError } from "../model/errors.js";
+import { getMergedModel, listMergedModels } from "../services/catalog.js";
+import { loadExisting } from "../services/loaders.js";
 import { deleteMergedModel, mergeAdapter } from "../services/merges.js";
 import { Precision } from "../schema/enums.js";
 import { Adapter, BaseModel, MergedModel } from "../schema/types.js";
@@ -10,14 +11,12 @@ import { toAdapter, toBaseModel, toMerged } from "./map.js";
 export class MergedModelResolver {
   @Query(() => [MergedModel])
   async mergedModels(@Ctx() { services }: ApiContext): Promise<MergedModel[]> {
-    return (await services.prisma.mergedModel.findMany({ orderBy: { createdAt: "desc" } })).map(toMerged);
+    return (await listMergedModels(services)).map(toMerged);
   }
 
   @Query(() => MergedModel)
   async mergedModel(@Arg("id", () => ID) id: string, @Ctx() { services }: ApiContext): Promise<MergedModel> {
-    const m = await services.prisma.mergedModel.findUnique({ where: { id } });
-    if (!m) throw new UserError(`no merged model ${id}`, "NOT_FOUND");
-    return toMerged(m);
+    return toMerged(await getMergedModel(services, id));
   }
 
   @Mutation(() => MergedModel, { description: "merge an adapter into its base model and export it to ONNX, as a job (status QUEUED -> READY)" })
@@ -35,12 +34,12 @@ export class MergedModelResolver {
   }
 
   @FieldResolver(() => Adapter)
-  async adapter(@Root() m: MergedModel, @Ctx() { services }: ApiContext): Promise<Adapter> {
-    return toAdapter(await services.prisma.adapter.findUniqueOrThrow({ where: { id: m.adapterId } }));
+  async adapter(@Root() m: MergedModel, @Ctx() { loaders }: ApiContext): Promise<Adapter> {
+    return toAdapter(await loadExisting(loaders.adapter, m.adapterId, "adapter"));
   }
 
   @FieldResolver(() => BaseModel)
-  async baseModel(@Root() m: MergedModel, @Ctx() { services }: ApiContext): Promise<BaseModel> {
-    return toBaseModel(await services.prisma.baseModel.findUniqueOrThrow({ where: { id: m.baseModelId } }));
+  async baseModel(@Root() m: MergedModel, @Ctx() { loaders }: ApiContext): Promise<BaseModel> {
+    return toBaseModel(await loadExisting(loaders.model, m.baseModelId, "base model"));
   }
 }

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { listModels } from "../services/catalog.js";
 import { deleteModel, getModel, initModel, registerModel } from "../services/models.js";
 import { BaseModel } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
@@ -9,7 +10,7 @@ import { toBaseModel } from "./map.js";
 export class ModelResolver {
   @Query(() => [BaseModel], { description: "registered base models, newest first" })
   async models(@Ctx() { services }: ApiContext): Promise<BaseModel[]> {
-    return (await services.prisma.baseModel.findMany({ orderBy: { createdAt: "desc" } })).map(toBaseModel);
+    return (await listModels(services)).map(toBaseModel);
   }
 
   @Query(() => BaseModel)

@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { isUserError, UserError } from "../model/errors.js";
+import { loadExisting } from "../services/loaders.js";
+import { listRuns } from "../services/run-queries.js";
 import { cancelTraining, deleteTrainingRun, getRun, resumeTraining, startTraining } from "../services/training.js";
 import { StartTrainingInput, TrainingRunFilter } from "../schema/inputs.js";
 import { Adapter, BaseModel, Checkpoint, Dataset, TrainingLog, TrainingMetric, TrainingRun, TrainingRunConnection } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
 import { toAdapter, toBaseModel, toCheckpoint, toDataset, toLog, toMetric, toRun } from "./map.js";
-
-const MAX_PAGE = 100;
 
 @Resolver(() => TrainingRun)
 export class TrainingResolver {
@@ -17,23 +17,11 @@ export class TrainingResolver {
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() { services }: ApiContext,
   ): Promise<TrainingRunConnection> {
-    if (first < 1 || first > MAX_PAGE) throw new UserError(`first must be between 1 and ${MAX_PAGE}, got ${first}`);
-    const where = {
-      ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
-      ...(filter?.baseModelId ? { baseModelId: filter.baseModelId } : {}),
-    };
-    const cursor = after ? decodeCursor(after) : null;
-    const rows = await services.prisma.trainingRun.findMany({
-      where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: first + 1,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    });
-    const nodes = rows.slice(0, first).map(toRun);
+    const page = await listRuns(services, filter ?? null, first, after ?? null);
     return {
-      nodes,
-      totalCount: await services.prisma.trainingRun.count({ where }),
-      pageInfo: { hasNextPage: rows.length > first, endCursor: nodes.length > 0 ? encodeCursor(nodes.at(-1)!.id) : null },
+      nodes: page.runs.map(toRun),
+      totalCount: page.totalCount,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
     };
   }
 
@@ -73,13 +61,13 @@ export class TrainingResolver {
   }
 
   @FieldResolver(() => BaseModel)
-  async baseModel(@Root() run: TrainingRun, @Ctx() { services }: ApiContext): Promise<BaseModel> {
-    return toBaseModel(await services.prisma.baseModel.findUniqueOrThrow({ where: { id: run.baseModelId } }));
+  async baseModel(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<BaseModel> {
+    return toBaseModel(await loadExisting(loaders.model, run.baseModelId, "base model"));
   }
 
   @FieldResolver(() => Dataset)
-  async dataset(@Root() run: TrainingRun, @Ctx() { services }: ApiContext): Promise<Dataset> {
-    return toDataset(await services.prisma.dataset.findUniqueOrThrow({ where: { id: run.datasetId } }));
+  async dataset(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Dataset> {
+    return toDataset(await loadExisting(loaders.dataset, run.datasetId, "dataset"));
   }
 
   @FieldResolver(() => [TrainingMetric], { description: "in step order; `last` keeps the latest ones" })
@@ -87,51 +75,36 @@ export class TrainingResolver {
     @Root() run: TrainingRun,
     @Arg("sinceStep", () => Int, { nullable: true }) sinceStep: number | null,
     @Arg("last", () => Int, { nullable: true }) last: number | null,
-    @Ctx() { services }: ApiContext,
+    @Ctx() { loaders }: ApiContext,
   ): Promise<TrainingMetric[]> {
-    const rows = await services.prisma.trainingMetric.findMany({
-      where: { runId: run.id, ...(sinceStep !== null ? { step: { gt: sinceStep } } : {}) },
-      orderBy: { step: last !== null ? "desc" : "asc" },
-      ...(last !== null ? { take: last } : {}),
-    });
-    return (last !== null ? rows.reverse() : rows).map(toMetric);
+    // an argument left out arrives as undefined
+    return (await loaders.metrics.load({ runId: run.id, sinceStep: sinceStep ?? null, last: last ?? null })).map(toMetric);
   }
 
   @FieldResolver(() => [TrainingLog])
   async logs(
     @Root() run: TrainingRun,
     @Arg("last", () => Int, { nullable: true, defaultValue: 100 }) last: number,
-    @Ctx() { services }: ApiContext,
+    @Ctx() { loaders }: ApiContext,
   ): Promise<TrainingLog[]> {
-    const rows = await services.prisma.trainingLog.findMany({ where: { runId: run.id }, orderBy: { id: "desc" }, take: last });
-    return rows.reverse().map(toLog);
+    return (await loaders.logs.load({ runId: run.id, last })).map(toLog);
   }
 
   @FieldResolver(() => [Checkpoint])
-  async checkpoints(@Root() run: TrainingRun, @Ctx() { services }: ApiContext): Promise<Checkpoint[]> {
-    return (await services.prisma.checkpoint.findMany({ where: { runId: run.id }, orderBy: { step: "asc" } })).map(toCheckpoint);
+  async checkpoints(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Checkpoint[]> {
+    return (await loaders.checkpoints.load(run.id)).map(toCheckpoint);
   }
 
   @FieldResolver(() => Adapter, { nullable: true, description: "the trained adapter, once SUCCEEDED" })
-  async adapter(@Root() run: TrainingRun, @Ctx() { services }: ApiContext): Promise<Adapter | null> {
-    const a = await services.prisma.adapter.findUnique({ where: { runId: run.id } });
+  async adapter(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Adapter | null> {
+    const a = await loaders.adapterOfRun.load(run.id);
     return a ? toAdapter(a) : null;
   }
 
   @FieldResolver(() => Adapter, { nullable: true, description: "the adapter this run started from" })
-  async initAdapter(@Root() run: TrainingRun, @Ctx() { services }: ApiContext): Promise<Adapter | null> {
+  async initAdapter(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Adapter | null> {
     if (!run.initAdapterId) return null;
-    const a = await services.prisma.adapter.findUnique({ where: { id: run.initAdapterId } });
+    const a = await loaders.adapter.load(run.initAdapterId);
     return a ? toAdapter(a) : null;
   }
-}
-
-function encodeCursor(id: string): string {
-  return Buffer.from(`run:${id}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): string {
-  const s = Buffer.from(cursor, "base64url").toString();
-  if (!s.startsWith("run:")) throw new UserError(`after: not a cursor from pageInfo.endCursor: ${JSON.stringify(cursor)}`);
-  return s.slice(4);
 }

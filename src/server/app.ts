@@ -6,7 +6,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import type { Logger } from "pino";
 import { UserError } from "../model/errors.js";
-import type { ApiContext } from "../resolvers/context.js";
+import { apiContext, type ApiContext } from "../resolvers/context.js";
 import type { ServiceContext } from "../services/context.js";
 import { keyMatches, presentedKey } from "./auth.js";
 import { maskError } from "./errors.js";
@@ -56,10 +56,7 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
     GRAPHQL_PATH,
     express.json({ limit: config.limits.bodyBytes }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({
-        services,
-        authenticated: keyMatches(config.apiKey, presentedKey(req.headers.authorization)),
-      }),
+      context: async ({ req }) => apiContext(services, keyMatches(config.apiKey, presentedKey(req.headers.authorization))),
     }),
   );
   mountProbes(app, schema, services);

@@ -1,6 +1,6 @@
 import express from "express";
 import { execute, parse, type GraphQLSchema } from "graphql";
-import type { ApiContext } from "../resolvers/context.js";
+import { apiContext } from "../resolvers/context.js";
 import type { ServiceContext } from "../services/context.js";
 
 const HEALTH = parse("{ health { ok database version uptimeSeconds } }");
@@ -14,8 +14,7 @@ export function mountProbes(app: express.Express, schema: GraphQLSchema, service
     res.json({ ok: true });
   });
   app.get("/readyz", async (_req, res) => {
-    const contextValue: ApiContext = { services, authenticated: true };
-    const result = await execute({ schema, document: HEALTH, contextValue });
+    const result = await execute({ schema, document: HEALTH, contextValue: apiContext(services, true) });
     const health = (result.data?.health ?? null) as { ok: boolean } | null;
     res.status(health?.ok ? 200 : 503).json(health ?? { ok: false });
   });

@@ -3,7 +3,7 @@ import type { ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import type { ApiContext } from "../resolvers/context.js";
+import { apiContext } from "../resolvers/context.js";
 import type { ServiceContext } from "../services/context.js";
 import { keyMatches, presentedKey } from "./auth.js";
 import { maskError } from "./errors.js";
@@ -27,7 +27,7 @@ export function attachWebSocket(httpServer: Server, path: string, pipeline: Requ
       onSubscribe: (_ctx, _id, payload) => {
         const prepared = pipeline.prepare({ ...payload, authenticated: true, transport: "WS" });
         if ("errors" in prepared) return prepared.errors;
-        const contextValue: ApiContext = { services, authenticated: true };
+        const contextValue = apiContext(services, true);
         return { schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables, contextValue } satisfies ExecutionArgs;
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
