@@ -112,7 +112,8 @@ describe("GraphQL API over HTTP and WebSocket", () => {
     expect(badTarget.errors![0]!.message).toMatch(/targetModules/);
     const badPaths = await start(", data: { paths: \"some\" }");
     expect(code(badPaths)).toBe("BAD_USER_INPUT");
-    expect(badPaths.errors![0]!.message).toMatch(/data\.paths/);
+    expect(badPaths.errors![0]!.message).toMatch(/^paths must be one of best, all/);
+    expect(badPaths.errors![0]!.extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.data.paths" });
     const tooLong = await start(", hyperparameters: { maxSeqLength: 100000 }");
     expect(code(tooLong)).toBe("BAD_USER_INPUT");
     expect(tooLong.errors![0]!.message).toMatch(/maxSeqLength/);
