@@ -1,9 +1,9 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { UserError } from "../model/errors.js";
+import { DEFAULT_READ_LIMITS, formatBytes, splitLines, type ReadLimits } from "./lines.js";
 import { skip, type Example } from "./types.js";
 
 /** One JSON value of a data file, with where it came from for error messages ("data.jsonl line 7"). */
@@ -82,13 +82,20 @@ function* arrayElements(file: string, text: string, firstLine: number): Generato
 /**
  * Stream the rows of a data file: JSON Lines (one object a line, read line by line so large files are fine) or one
  * JSON array; either may be gzipped (`.gz`). Blank lines are ignored; a line that is not JSON is a UserError naming it.
+ * `limits` bound a line, an array file and a gzip file's decompressed size (DEFAULT_READ_LIMITS).
  */
-export async function* readRows(file: string): AsyncGenerator<Row> {
+export async function* readRows(file: string, limits: ReadLimits = DEFAULT_READ_LIMITS): AsyncGenerator<Row> {
   await checkFile(file);
   const input = openText(file);
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const gzip = file.endsWith(".gz");
+  const lines = splitLines(input, file, {
+    maxLineBytes: limits.maxLineBytes,
+    maxTotalBytes: gzip ? limits.maxDecompressedBytes : Infinity,
+    tooMuch: `decompresses to more than ${formatBytes(limits.maxDecompressedBytes)}, the limit for a gzip data file`,
+  });
   let lineNo = 0;
   let arrayStart = 0;
+  let arrayBytes = 0;
   const arrayLines: string[] = [];
   let any = false;
   try {
@@ -96,6 +103,13 @@ export async function* readRows(file: string): AsyncGenerator<Row> {
       lineNo++;
       const line = lineNo === 1 ? rawLine.replace(/^\uFEFF/, "") : rawLine;
       if (arrayStart > 0) {
+        arrayBytes += Buffer.byteLength(line) + 1;
+        if (arrayBytes > limits.maxArrayBytes) {
+          throw new UserError(
+            `${file} line ${lineNo}: a JSON array file is read whole and this one is larger than ` +
+              `${formatBytes(limits.maxArrayBytes)}; write it as JSON Lines (one row a line) instead`,
+          );
+        }
         arrayLines.push(line);
         continue;
       }
@@ -103,6 +117,7 @@ export async function* readRows(file: string): AsyncGenerator<Row> {
       if (trimmed === "") continue;
       if (!any && trimmed.startsWith("[")) {
         arrayStart = lineNo;
+        arrayBytes = Buffer.byteLength(line) + 1;
         arrayLines.push(line);
         continue;
       }
@@ -114,7 +129,6 @@ export async function* readRows(file: string): AsyncGenerator<Row> {
     if ((err as NodeJS.ErrnoException).code?.startsWith("Z_")) throw new UserError(`${file} is not valid gzip data`);
     throw err;
   } finally {
-    lines.close();
     input.destroy();
   }
   if (arrayStart > 0) {

@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_READ_LIMITS } from "../../../src/data/lines.js";
 import { readConversations } from "../../../src/data/read.js";
+import { readRows } from "../../../src/data/source.js";
 import type { Example, Turn } from "../../../src/data/types.js";
 import { UserError } from "../../../src/model/errors.js";
 import { jsonl, MESSAGE_ROWS, messageTrees, tempDir } from "./fixtures.js";
@@ -170,6 +172,37 @@ describe("bad files", () => {
   it("rejects bad options", async () => {
     const file = await tmp.write("opt.jsonl", jsonl(MESSAGE_ROWS));
     await expect(readConversations(file, { paths: "some" as "all" })).rejects.toThrow(/paths must be one of best, all, got "some"/);
+  });
+});
+
+describe("size limits (a crash before: RangeError: Invalid string length past ~512 MB in one line)", () => {
+  const small = { ...DEFAULT_READ_LIMITS, maxLineBytes: 1000, maxArrayBytes: 2000, maxDecompressedBytes: 5000 };
+  const drain = async (file: string, limits = small): Promise<number> => {
+    let n = 0;
+    for await (const _ of readRows(file, limits)) n++;
+    return n;
+  };
+
+  it("names the file and line of a line over the limit, before holding it whole", async () => {
+    const row = JSON.stringify(MESSAGE_ROWS[0]);
+    const file = await tmp.write("long.jsonl", `${row}\n\n{"text": "${"x".repeat(1200)}"}\n${row}\n`);
+    await expect(drain(file)).rejects.toThrow(/long\.jsonl line 3: the line is longer than 1000 bytes, the limit for one row/);
+    // the default limit is 64 MiB a row; the same file is fine under it, CRLF and a last line without newline too
+    expect(await drain(await tmp.write("crlf.jsonl", `${row}\r\n${row}`), DEFAULT_READ_LIMITS)).toBe(2);
+    expect(DEFAULT_READ_LIMITS.maxLineBytes).toBe(64 * 2 ** 20);
+  });
+
+  it("bounds a gzip file's decompressed size and a JSON array file's size", async () => {
+    const rows = Array.from({ length: 200 }, () => JSON.stringify(MESSAGE_ROWS[0])).join("\n");
+    await expect(drain(await tmp.write("big.jsonl.gz", rows))).rejects.toThrow(/big\.jsonl\.gz: decompresses to more than 5000 bytes/);
+    const array = `[\n${Array.from({ length: 50 }, () => JSON.stringify(MESSAGE_ROWS[0])).join(",\n")}\n]`;
+    await expect(drain(await tmp.write("big.json", array))).rejects.toThrow(/big\.json line \d+: a JSON array file is read whole/);
+  });
+
+  it("reads a multi-byte character split across stream chunks intact", async () => {
+    const text = "é".repeat(40_000); // 80,000 bytes: the 64 KiB chunk boundary falls inside one character
+    const file = await tmp.write("wide.jsonl", `${JSON.stringify({ text: `### Human: ${text}### Assistant: ok` })}\n`);
+    for await (const row of readRows(file)) expect((row.value as { text: string }).text).toContain(text);
   });
 });
 
