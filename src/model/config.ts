@@ -97,7 +97,34 @@ export function parameterCount(c: PhiConfig): number {
   return v * h + c.num_hidden_layers * layer + 2 * h + head;
 }
 
-const POSITIVE_INTS = ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "max_position_embeddings"] as const;
+/** Integer fields and the largest value this implementation takes (well above any published Phi; each bounds an allocation). */
+const INT_BOUNDS = {
+  vocab_size: [1, 1 << 20],
+  hidden_size: [1, 65536],
+  intermediate_size: [1, 262144],
+  num_hidden_layers: [1, 1024],
+  num_attention_heads: [1, 4096],
+  num_key_value_heads: [1, 4096],
+  max_position_embeddings: [1, 1 << 20],
+  bos_token_id: [0, 2 ** 31 - 1],
+  eos_token_id: [0, 2 ** 31 - 1],
+} as const;
+
+/** Float fields: finite, inside [min, max] (`open`: the minimum itself excluded). */
+const FLOAT_BOUNDS: Record<string, { min: number; max: number; open: boolean }> = {
+  resid_pdrop: { min: 0, max: 1, open: false },
+  embd_pdrop: { min: 0, max: 1, open: false },
+  attention_dropout: { min: 0, max: 1, open: false },
+  initializer_range: { min: 0, max: 1, open: false },
+  layer_norm_eps: { min: 0, max: 1, open: true },
+  rope_theta: { min: 0, max: 1e12, open: true },
+  partial_rotary_factor: { min: 0, max: 1, open: true },
+};
+
+const BOOLEANS = ["use_cache", "tie_word_embeddings", "qk_layernorm"] as const;
+
+/** One tensor is one Float32Array (and one ONNX initializer): 2³¹ values, 8 GiB as float32. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31;
 
 /** Fill HF defaults and reject what this implementation of the architecture cannot run, naming the field. */
 export function validateConfig(raw: Record<string, unknown>, source: string): PhiConfig {
@@ -109,8 +136,10 @@ export function validateConfig(raw: Record<string, unknown>, source: string): Ph
   }
   const c = { ...HF_DEFAULTS, ...raw } as PhiConfig;
   if (raw.num_key_value_heads === undefined || raw.num_key_value_heads === null) c.num_key_value_heads = c.num_attention_heads;
-  for (const f of POSITIVE_INTS) {
-    if (!Number.isInteger(c[f]) || c[f] < 1) throw new UserError(`${source}: ${f} must be a positive integer, got ${JSON.stringify(raw[f])}`);
+  checkFields(c, raw, source);
+  const largest = Math.max(c.vocab_size * c.hidden_size, c.intermediate_size * c.hidden_size);
+  if (largest > MAX_TENSOR_ELEMENTS) {
+    throw new UserError(`${source}: the largest weight (vocab_size or intermediate_size × hidden_size) would hold ${largest} values, above the limit of ${MAX_TENSOR_ELEMENTS}`);
   }
   if (c.hidden_size % c.num_attention_heads !== 0) {
     throw new UserError(`${source}: hidden_size (${c.hidden_size}) must be divisible by num_attention_heads (${c.num_attention_heads})`);
@@ -118,19 +147,41 @@ export function validateConfig(raw: Record<string, unknown>, source: string): Ph
   if (c.num_key_value_heads !== c.num_attention_heads) {
     throw new UserError(`${source}: num_key_value_heads (${c.num_key_value_heads}) must equal num_attention_heads (${c.num_attention_heads}): grouped-query attention is not implemented for Phi`);
   }
-  if (!(c.partial_rotary_factor > 0 && c.partial_rotary_factor <= 1)) {
-    throw new UserError(`${source}: partial_rotary_factor must be in (0, 1], got ${JSON.stringify(raw.partial_rotary_factor)}`);
-  }
   const rot = rotaryDim(c);
   if (rot < 2 || rot % 2 !== 0) {
     throw new UserError(`${source}: partial_rotary_factor ${c.partial_rotary_factor} gives ${rot} rotary dims of head_dim ${headDim(c)}: must be even and at least 2`);
   }
+  if (c.max_position_embeddings * (rot / 2) > MAX_TENSOR_ELEMENTS) {
+    throw new UserError(`${source}: the rotary tables (max_position_embeddings × rotary dims / 2) would hold ${c.max_position_embeddings * (rot / 2)} values, above the limit of ${MAX_TENSOR_ELEMENTS}`);
+  }
   if (c.qk_layernorm) throw new UserError(`${source}: qk_layernorm: true is not implemented`);
   if (c.hidden_act !== "gelu_new") throw new UserError(`${source}: hidden_act "${String(c.hidden_act)}" is not supported: expected "gelu_new"`);
   if (c.rope_scaling !== null && c.rope_scaling !== undefined) throw new UserError(`${source}: rope_scaling is not supported`);
-  if (!(c.layer_norm_eps > 0)) throw new UserError(`${source}: layer_norm_eps must be > 0`);
-  if (!(c.rope_theta > 0)) throw new UserError(`${source}: rope_theta must be > 0`);
   return c;
+}
+
+/** Types and ranges of the fields one by one; a JSON number too large for a double (1e400) arrives as Infinity. */
+function checkFields(c: PhiConfig, raw: Record<string, unknown>, source: string): void {
+  const got = (f: string) => (f in raw ? JSON.stringify(raw[f]) ?? String(raw[f]) : "nothing");
+  const fields = c as unknown as Record<string, unknown>;
+  for (const [f, [min, max]] of Object.entries(INT_BOUNDS)) {
+    const v = fields[f];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new UserError(`${source}: ${f} must be an integer from ${min} to ${max}, got ${typeof v === "number" ? String(v) : got(f)}`);
+    }
+  }
+  for (const [f, b] of Object.entries(FLOAT_BOUNDS)) {
+    const v = fields[f];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < b.min || (b.open && v === b.min) || v > b.max) {
+      throw new UserError(`${source}: ${f} must be a finite number in ${b.open ? "(" : "["}${b.min}, ${b.max}], got ${typeof v === "number" ? String(v) : got(f)}`);
+    }
+  }
+  for (const f of BOOLEANS) {
+    if (typeof fields[f] !== "boolean") throw new UserError(`${source}: ${f} must be true or false, got ${got(f)}`);
+  }
+  if (!Array.isArray(c.architectures) || c.architectures.length === 0 || !c.architectures.every((a) => typeof a === "string")) {
+    throw new UserError(`${source}: architectures must be a non-empty list of class names, got ${got("architectures")}`);
+  }
 }
 
 export async function readConfig(path: string): Promise<PhiConfig> {

@@ -2,7 +2,7 @@ import type { PhiConfig } from "./config.js";
 import { expectedTensors, writeCheckpoint, type WrittenCheckpoint } from "./checkpoint.js";
 import type { FloatDtype } from "./dtype.js";
 import { UserError } from "./errors.js";
-import { assertEmptyDir } from "./out-dir.js";
+import { writeIntoEmptyDir } from "./out-dir.js";
 import { Rng } from "./random.js";
 import { elementCount } from "./safetensors.js";
 
@@ -26,15 +26,14 @@ export interface InitModelOptions {
   maxShardBytes?: number;
 }
 
-/** Write a randomly initialised HF checkpoint with the built-in tokenizer into `out` (absent or empty). */
+/** Write a randomly initialised HF checkpoint with the built-in tokenizer into `out` (absent or empty; left so when it fails). */
 export async function initModel(opts: InitModelOptions): Promise<WrittenCheckpoint> {
   if (!Number.isSafeInteger(opts.seed)) throw new UserError(`seed must be an integer, got ${opts.seed}`);
-  await assertEmptyDir(opts.out);
   const shapes = new Map(expectedTensors(opts.config).map((t) => [t.name, t.shape]));
-  return writeCheckpoint(
+  return writeIntoEmptyDir(opts.out, () => writeCheckpoint(
     opts.out,
     opts.config,
     async (name) => initialTensor(opts.config, name, shapes.get(name)!, opts.seed),
     { dtype: opts.dtype, maxShardBytes: opts.maxShardBytes },
-  );
+  ));
 }

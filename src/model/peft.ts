@@ -148,9 +148,32 @@ function parseConfig(raw: unknown, file: string): PeftConfig {
   return { ...base, ...(c as Partial<PeftConfig>), target_modules: targets as string[], lora_dropout: typeof c.lora_dropout === "number" ? c.lora_dropout : 0, use_rslora: c.use_rslora === true };
 }
 
+/** PEFT's rule for a list of targets: a module is adapted when its name is a target or ends with "." + target. */
+const isTarget = (module: string, target: string) => module === target || module.endsWith(`.${target}`);
+
 /**
- * Read a PEFT LoRA adapter directory (HF PEFT's or ours). With `base`, every tensor is checked against the base
- * model's layers and shapes; an error names the tensor, the expected and the found shape.
+ * The config and the tensors must agree: every target names modules that have LoRA weights, and every weight's
+ * module is a target. (A string is taken as one name: PEFT reads it as a regular expression, which a server
+ * should not run for a client.)
+ */
+function checkTargets(targets: string[], pairs: Map<string, { A?: string; B?: string }>, configPath: string, weightsPath: string): void {
+  const modules = [...pairs.keys()];
+  for (const t of targets) {
+    if (!modules.some((m) => isTarget(m, t))) {
+      throw new UserError(`${configPath}: target_modules names "${t}", but ${weightsPath} holds no lora_A/lora_B tensors for it (it holds ${[...new Set(modules.map((m) => m.split(".").pop()))].join(", ")})`);
+    }
+  }
+  for (const [m, p] of pairs) {
+    if (!targets.some((t) => isTarget(m, t))) {
+      throw new UserError(`${weightsPath}: tensor "${p.A ?? p.B}": module ${m} is not in target_modules (${targets.join(", ")}) of ${configPath}`);
+    }
+  }
+}
+
+/**
+ * Read a PEFT LoRA adapter directory (HF PEFT's or ours). The tensors must be those of target_modules; with `base`,
+ * every tensor is checked against the base model's layers and shapes; an error names the tensor, the expected and
+ * the found shape. The returned target_modules are the Phi module names the tensors hold.
  */
 export async function readAdapter(dir: string, base?: PhiConfig): Promise<Adapter> {
   const st = await stat(dir).catch(() => null);
@@ -188,6 +211,7 @@ export async function readAdapter(dir: string, base?: PhiConfig): Promise<Adapte
       pairs.set(module, p);
     }
     if (pairs.size === 0) throw new UserError(`${weightsPath}: holds no LoRA weights`);
+    checkTargets(config.target_modules, pairs, configPath, weightsPath);
 
     const weights: LoraWeights[] = [];
     const sortedModules = [...pairs.entries()].sort(([, a], [, b]) => a.layer - b.layer || a.name.localeCompare(b.name));
@@ -203,7 +227,10 @@ export async function readAdapter(dir: string, base?: PhiConfig): Promise<Adapte
       }
       weights.push({ module, A: await file.readFloat32(p.A), B: await file.readFloat32(p.B), inFeatures: features[0], outFeatures: features[1] });
     }
-    return { config, weights, scale: loraScale(config) };
+    // reported as the Phi module names the tensors hold, whichever spelling of them the config used
+    const held = new Set([...pairs.values()].map((p) => p.name));
+    const targetModules = Object.keys(MODULE_GROUPS).filter((n) => held.has(n));
+    return { config: { ...config, target_modules: targetModules }, weights, scale: loraScale(config) };
   } finally {
     await file.close();
   }

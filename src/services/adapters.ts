@@ -6,13 +6,14 @@ import type { ServiceContext } from "./context.js";
 import { directorySize } from "./files.js";
 import { getModel } from "./models.js";
 import { uniqueName } from "./names.js";
-import { resolveInsideRoots } from "./paths.js";
+import { assertEntriesInsideRoots, resolveInsideRoots } from "./paths.js";
 
 /** Register a PEFT LoRA adapter trained anywhere; every tensor is checked against the base model. */
 export async function importAdapter(ctx: ServiceContext, name: string, dir: string, baseModelId: string): Promise<Adapter> {
   await uniqueName(name, "name", (n) => ctx.prisma.adapter.findUnique({ where: { name: n } }));
   const base = await getModel(ctx, baseModelId);
   const real = await resolveInsideRoots(dir, ctx.config.roots, "path");
+  await assertEntriesInsideRoots(real, ctx.config.roots);
   const { config } = await readAdapter(real, base.config as unknown as PhiConfig);
   return ctx.prisma.adapter.create({
     data: {

@@ -6,6 +6,7 @@ import type { MergedModel, Precision } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { getAdapter } from "./adapters.js";
 import { exportInThread } from "./export-runner.js";
+import { confineJobInputs } from "./paths.js";
 
 /** Queue merging an adapter into its base model and exporting the result to ONNX (fp32 or int4). */
 export async function mergeAdapter(ctx: ServiceContext, adapterId: string, precision: Precision): Promise<MergedModel> {
@@ -33,6 +34,7 @@ export async function runMergeJob(ctx: ServiceContext, mergedModelId: string): P
   );
   try {
     await rm(merged.path, { recursive: true, force: true });
+    await confineJobInputs(ctx.config, [merged.baseModel.path, merged.adapter.path]);
     const { sizeBytes } = await exportInThread({
       baseDir: merged.baseModel.path,
       merge: { adapterDir: merged.adapter.path, hfDir },

@@ -3,15 +3,17 @@ import { Checkpoint } from "../model/checkpoint.js";
 import { parameterCount, presetConfig } from "../model/config.js";
 import { UserError } from "../model/errors.js";
 import { initModel as writeRandomModel } from "../model/init.js";
+import { removeOutput } from "../model/out-dir.js";
 import type { BaseModel } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
-import { resolveInsideRoots } from "./paths.js";
+import { assertEntriesInsideRoots, resolveInsideRoots } from "./paths.js";
 import { uniqueName } from "./names.js";
 
 /** Register an HF Phi checkpoint directory (every tensor's name and shape is checked). */
 export async function registerModel(ctx: ServiceContext, name: string, dir: string): Promise<BaseModel> {
   await uniqueName(name, "name", (n) => ctx.prisma.baseModel.findUnique({ where: { name: n } }));
   const real = await resolveInsideRoots(dir, ctx.config.roots, "path");
+  await assertEntriesInsideRoots(real, ctx.config.roots);
   const checkpoint = await Checkpoint.open(real);
   await checkpoint.close();
   return ctx.prisma.baseModel.create({
@@ -37,15 +39,20 @@ export async function initModel(
   const config = presetConfig(preset, overrides);
   const out = path.join(ctx.config.dataDir, "models", name);
   await writeRandomModel({ config, out, seed, dtype: "F32" });
-  return ctx.prisma.baseModel.create({
-    data: {
-      name,
-      path: out,
-      architecture: config.architectures[0] ?? "PhiForCausalLM",
-      parameterCount: BigInt(parameterCount(config)),
-      config: config as object,
-    },
-  });
+  try {
+    return await ctx.prisma.baseModel.create({
+      data: {
+        name,
+        path: out,
+        architecture: config.architectures[0] ?? "PhiForCausalLM",
+        parameterCount: BigInt(parameterCount(config)),
+        config: config as object,
+      },
+    });
+  } catch (err) {
+    await removeOutput(out, false).catch(() => undefined); // no row points at the files: a retry may use the name
+    throw err;
+  }
 }
 
 export async function getModel(ctx: ServiceContext, id: string): Promise<BaseModel> {

@@ -3,6 +3,7 @@ import type { DataOptions, TrainingHyperparameters, TrainingJob, TrainingResult 
 import { isUserError } from "../model/errors.js";
 import type { ServiceContext } from "./context.js";
 import { directorySize } from "./files.js";
+import { confineJobInputs } from "./paths.js";
 import { RunRecorder } from "./run-recorder.js";
 import { publishStatus } from "./run-status.js";
 
@@ -53,6 +54,7 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
       ...(initAdapter ? { initAdapterDir: initAdapter.path } : {}),
       ...(resumeFrom ? { resumeFrom: resumeFrom.path } : {}),
     };
+    await confineJobInputs(ctx.config, [job.modelDir, ...(job.initAdapterDir ? [job.initAdapterDir] : [])], [job.dataPath]);
     const backend = await ctx.backends.training();
     recorder.log("INFO", resumeFrom ? `resuming from checkpoint at step ${resumeFrom.step}` : "training started");
     const result = await backend.train(

@@ -63,6 +63,16 @@ describe("readAdapter", () => {
     expect(a.weights.map((w) => [w.module, w.inFeatures, w.outFeatures])).toEqual([["model.layers.1.mlp.fc1", 64, 256]]);
   });
 
+  const qv = ["q_proj", "v_proj"].flatMap((m) => [
+    { name: `base_model.model.model.layers.0.self_attn.${m}.lora_A.weight`, shape: [2, 64] },
+    { name: `base_model.model.model.layers.0.self_attn.${m}.lora_B.weight`, shape: [64, 2] },
+  ]);
+
+  it("reports target_modules as the Phi modules the tensors hold (full module names accepted, as PEFT does)", async () => {
+    await rawAdapter({ peft_type: "LORA", r: 2, lora_alpha: 4, target_modules: ["model.layers.0.self_attn.v_proj", "q_proj"] }, qv);
+    expect((await readAdapter(dir, base)).config.target_modules).toEqual(["q_proj", "v_proj"]);
+  });
+
   const bad: [string, Record<string, unknown>, { name: string; shape: number[] }[], RegExp][] = [
     ["a shape for another base", { peft_type: "LORA", r: 2, lora_alpha: 4, target_modules: ["q_proj"], base_model_name_or_path: "microsoft/phi-2" },
       [{ name: "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", shape: [2, 2560] }, { name: "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", shape: [2560, 2] }],
@@ -79,6 +89,10 @@ describe("readAdapter", () => {
     ["a lone lora_A", { peft_type: "LORA", r: 2, lora_alpha: 4, target_modules: ["fc2"] },
       [{ name: "base_model.model.model.layers.0.mlp.fc2.lora_A.weight", shape: [2, 256] }],
       /model\.layers\.0\.mlp\.fc2 has lora_A but no lora_B/],
+    ["target_modules that name modules without tensors", { peft_type: "LORA", r: 2, lora_alpha: 4, target_modules: ["out_proj", "gate_proj"] }, qv,
+      /adapter_config\.json: target_modules names "out_proj", but .*adapter_model\.safetensors holds no lora_A\/lora_B tensors for it \(it holds q_proj, v_proj\)/],
+    ["a tensor whose module is not in target_modules", { peft_type: "LORA", r: 2, lora_alpha: 4, target_modules: ["q_proj"] }, qv,
+      /tensor "base_model\.model\.model\.layers\.0\.self_attn\.v_proj\.lora_A\.weight": module model\.layers\.0\.self_attn\.v_proj is not in target_modules \(q_proj\)/],
     ["another PEFT method", { peft_type: "IA3", target_modules: ["fc2"] }, [], /peft_type is "IA3": only "LORA"/],
     ["DoRA", { peft_type: "LORA", r: 2, lora_alpha: 4, use_dora: true, target_modules: ["fc2"] }, [], /use_dora: true \(DoRA\) is not supported/],
   ];
