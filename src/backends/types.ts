@@ -5,6 +5,7 @@
 
 import type { DataOptions } from "../data/types.js";
 import type { ChatMessage } from "../model/chat-template.js";
+import type { LinearModule } from "../model/phi-layout.js";
 
 // defined by the layers below (model, data), re-exported for the services that build jobs and requests
 export type { ChatMessage } from "../model/chat-template.js";
@@ -17,8 +18,9 @@ export interface BackendInfo {
   threads: number;
 }
 
-export const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"] as const;
-export type TargetModule = (typeof TARGET_MODULES)[number];
+// LoRA may target any of Phi's linear layers (model/phi-layout.ts)
+export { LINEAR_MODULES as TARGET_MODULES } from "../model/phi-layout.js";
+export type TargetModule = LinearModule;
 
 /** Every trainer option; names are the TS spelling of HF TrainingArguments / LoraConfig fields. */
 export interface TrainingHyperparameters {
