@@ -19,7 +19,8 @@ import type { GenerationResult, Precision } from "../src/backends/types.js";
 import { presetConfig, type PhiConfig } from "../src/model/config.js";
 import { initModel } from "../src/model/init.js";
 import { mergeAdapter } from "../src/model/merge.js";
-import { loraConfig, moduleFeatures, writeAdapter } from "../src/model/peft.js";
+import { loraConfig, writeAdapter } from "../src/model/peft.js";
+import { linearFeatures, modulePath, type LinearModule } from "../src/model/phi-layout.js";
 import { Rng } from "../src/model/random.js";
 
 interface Plan {
@@ -85,12 +86,12 @@ async function prepare(): Promise<Record<string, { seconds: number; peakRssMb: n
     const t = performance.now();
     // a random rank-8 adapter on q_proj and v_proj (the reference job's shape)
     const rng = new Rng(2, "adapter");
-    const modules = ["q_proj", "v_proj"];
+    const modules: LinearModule[] = ["q_proj", "v_proj"];
     const weights = [];
     for (let l = 0; l < plan.config.num_hidden_layers; l++) {
       for (const m of modules) {
-        const [inF, outF] = moduleFeatures(plan.config, m)!;
-        weights.push({ module: `model.layers.${l}.self_attn.${m}`, inFeatures: inF, outFeatures: outF, A: rng.fillNormal(new Float32Array(8 * inF), 0.02), B: rng.fillNormal(new Float32Array(outF * 8), 0.02) });
+        const [inF, outF] = linearFeatures(plan.config, m);
+        weights.push({ module: modulePath(l, m), inFeatures: inF, outFeatures: outF, A: rng.fillNormal(new Float32Array(8 * inF), 0.02), B: rng.fillNormal(new Float32Array(outF * 8), 0.02) });
       }
     }
     await writeAdapter(dirs.adapter, loraConfig({ r: 8, loraAlpha: 16, loraDropout: 0.1, targetModules: modules }), weights);

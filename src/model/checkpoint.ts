@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { readConfig, type PhiConfig } from "./config.js";
 import { DTYPE_BYTES, isFloatDtype, type FloatDtype } from "./dtype.js";
 import { UserError } from "./errors.js";
+import { layerPath, LINEAR_MODULES, linearFeatures, modulePath } from "./phi-layout.js";
 import { SafetensorsFile, SafetensorsWriter, elementCount } from "./safetensors.js";
 import { copyTokenizerFiles, writeBuiltinTokenizer } from "./tokenizer.js";
 
@@ -21,19 +22,15 @@ const TORCH_DTYPE = { F32: "float32", F16: "float16", BF16: "bfloat16" } as cons
  * With `tie_word_embeddings` lm_head.weight is the embedding and is not saved, as HF does.
  */
 export function expectedTensors(c: PhiConfig): ExpectedTensor[] {
-  const h = c.hidden_size, m = c.intermediate_size, v = c.vocab_size;
-  const kv = c.num_key_value_heads * (h / c.num_attention_heads);
+  const h = c.hidden_size, v = c.vocab_size;
   const out: ExpectedTensor[] = [{ name: "model.embed_tokens.weight", shape: [v, h] }];
   for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    const linear = (name: string, o: number, n: number) => out.push({ name: `${p}.${name}.weight`, shape: [o, n] }, { name: `${p}.${name}.bias`, shape: [o] });
+    const p = layerPath(i);
     out.push({ name: `${p}.input_layernorm.weight`, shape: [h] }, { name: `${p}.input_layernorm.bias`, shape: [h] });
-    linear("self_attn.q_proj", h, h);
-    linear("self_attn.k_proj", kv, h);
-    linear("self_attn.v_proj", kv, h);
-    linear("self_attn.dense", h, h);
-    linear("mlp.fc1", m, h);
-    linear("mlp.fc2", h, m);
+    for (const mod of LINEAR_MODULES) {
+      const [inF, outF] = linearFeatures(c, mod), name = modulePath(i, mod);
+      out.push({ name: `${name}.weight`, shape: [outF, inF] }, { name: `${name}.bias`, shape: [outF] });
+    }
   }
   out.push({ name: "model.final_layernorm.weight", shape: [h] }, { name: "model.final_layernorm.bias", shape: [h] });
   if (!c.tie_word_embeddings) out.push({ name: "lm_head.weight", shape: [v, h] });

@@ -2,6 +2,7 @@ import { access, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PhiConfig } from "./config.js";
 import { UserError } from "./errors.js";
+import { isLinearModule, LINEAR_MODULES, linearFeatures, MODULE_GROUP, type LinearModule } from "./phi-layout.js";
 import { SafetensorsFile, writeSafetensors } from "./safetensors.js";
 
 /** adapter_config.json as HF PEFT writes it for a LoRA adapter (LoraConfig.to_dict()). */
@@ -53,9 +54,10 @@ export interface Adapter {
 
 export const ADAPTER_CONFIG = "adapter_config.json";
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
-const MODULE_GROUPS: Record<string, "self_attn" | "mlp"> = { q_proj: "self_attn", k_proj: "self_attn", v_proj: "self_attn", dense: "self_attn", fc1: "mlp", fc2: "mlp" };
 // PEFT drops the adapter name (".default") when saving; some tools keep it, so accept both
 const KEY = /^base_model\.model\.(model\.layers\.(\d+)\.(self_attn|mlp)\.([A-Za-z0-9_]+))\.lora_(A|B)(?:\.default)?\.weight$/;
+
+const PHI_LINEARS = LINEAR_MODULES.map((m) => `${MODULE_GROUP[m]}.${m}`).join(", ");
 
 export function loraScale(c: Pick<PeftConfig, "r" | "lora_alpha" | "use_rslora">): number {
   return c.use_rslora ? c.lora_alpha / Math.sqrt(c.r) : c.lora_alpha / c.r;
@@ -92,17 +94,6 @@ export function loraConfig(o: { r: number; loraAlpha: number; loraDropout: numbe
     use_dora: false,
     use_rslora: o.useRslora ?? false,
   };
-}
-
-/** (in, out) features of a Phi linear layer, by module name. */
-export function moduleFeatures(base: PhiConfig, name: string): [number, number] | null {
-  const h = base.hidden_size;
-  switch (name) {
-    case "q_proj": case "k_proj": case "v_proj": case "dense": return [h, h];
-    case "fc1": return [h, base.intermediate_size];
-    case "fc2": return [base.intermediate_size, h];
-    default: return null;
-  }
 }
 
 /** Write `dir/adapter_config.json` and `dir/adapter_model.safetensors` exactly as PEFT's save_pretrained does. */
@@ -198,12 +189,12 @@ export async function readAdapter(dir: string, base?: PhiConfig): Promise<Adapte
   const hint = base && config.base_model_name_or_path ? ` (the adapter was trained on ${config.base_model_name_or_path}: is it for another base model?)` : "";
   const file = await SafetensorsFile.open(weightsPath);
   try {
-    const pairs = new Map<string, { A?: string; B?: string; name: string; layer: number }>();
+    const pairs = new Map<string, { A?: string; B?: string; name: LinearModule; layer: number }>();
     for (const key of file.names()) {
       const m = KEY.exec(key);
       if (!m) throw new UserError(`${weightsPath}: unexpected tensor "${key}": expected LoRA weights named base_model.model.model.layers.N.{self_attn,mlp}.MODULE.lora_{A,B}.weight`);
       const [, module, layer, group, name, ab] = m;
-      if (MODULE_GROUPS[name] !== group) throw new UserError(`${weightsPath}: tensor "${key}": unknown module ${group}.${name} for Phi (expected self_attn.{q_proj,k_proj,v_proj,dense} or mlp.{fc1,fc2})`);
+      if (!isLinearModule(name) || MODULE_GROUP[name] !== group) throw new UserError(`${weightsPath}: tensor "${key}": unknown module ${group}.${name} for Phi (expected one of ${PHI_LINEARS})`);
       if (base && Number(layer) >= base.num_hidden_layers) throw new UserError(`${weightsPath}: tensor "${key}": layer ${layer} is out of range: the base model has ${base.num_hidden_layers} layers${hint}`);
       const p = pairs.get(module) ?? { name, layer: Number(layer) };
       if (p[ab as "A" | "B"]) throw new UserError(`${weightsPath}: tensor "${key}": lora_${ab} of ${module} appears twice`);
@@ -218,7 +209,7 @@ export async function readAdapter(dir: string, base?: PhiConfig): Promise<Adapte
     for (const [module, p] of sortedModules) {
       if (!p.A || !p.B) throw new UserError(`${weightsPath}: ${module} has lora_${p.A ? "A" : "B"} but no lora_${p.A ? "B" : "A"}`);
       const a = file.info(p.A).shape, b = file.info(p.B).shape;
-      const features = base ? moduleFeatures(base, p.name)! : [a[1], b[0]];
+      const features = base ? linearFeatures(base, p.name) : [a[1], b[0]];
       const expectA = [config.r, features[0]], expectB = [features[1], config.r];
       for (const [key, found, expected] of [[p.A, a, expectA], [p.B, b, expectB]] as const) {
         if (found.length !== 2 || found[0] !== expected[0] || found[1] !== expected[1]) {
@@ -229,7 +220,7 @@ export async function readAdapter(dir: string, base?: PhiConfig): Promise<Adapte
     }
     // reported as the Phi module names the tensors hold, whichever spelling of them the config used
     const held = new Set([...pairs.values()].map((p) => p.name));
-    const targetModules = Object.keys(MODULE_GROUPS).filter((n) => held.has(n));
+    const targetModules = LINEAR_MODULES.filter((n) => held.has(n));
     return { config: { ...config, target_modules: targetModules }, weights, scale: loraScale(config) };
   } finally {
     await file.close();

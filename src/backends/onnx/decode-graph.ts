@@ -1,12 +1,10 @@
 import { readFile } from "node:fs/promises";
 import onnxProto from "onnx-proto";
+import { INPUT_IDS, newKvName, parsePresentName } from "../../model/onnx-names.js";
 
 const onnx = onnxProto.onnx;
 type Model = onnxProto.onnx.ModelProto;
 
-/** The outputs this engine adds: the step's new keys/values of layer i, [batch, num_heads, sequence_length, head_dim]. */
-export const newKvName = (i: number, kind: "key" | "value") => `tunegraph.new.${i}.${kind}`;
-const present = /^present\.(\d+)\.(key|value)$/;
 
 /**
  * The exported decoder plus one output per `present.i.key/value` holding only its last `sequence_length` positions.
@@ -18,19 +16,19 @@ export function addNewKvOutputs(model: Model): Model | null {
   const g = model.graph;
   if (!g) return null;
   const outputs = (g.output ??= []), initializers = (g.initializer ??= []), nodes = (g.node ??= []);
-  const outs = outputs.filter((o) => present.test(o.name ?? ""));
+  const outs = outputs.filter((o) => parsePresentName(o.name ?? "") !== null);
   if (outs.length === 0) return null;
   const int64 = (name: string, values: bigint[]) =>
     onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [values.length], rawData: new Uint8Array(BigInt64Array.from(values).buffer) });
   initializers.push(int64("tunegraph.one", [1n]), int64("tunegraph.two", [2n]), int64("tunegraph.end", [2n ** 62n]));
   const node = (opType: string, input: string[], output: string) => nodes.push(onnx.NodeProto.create({ opType, input, output: [output], name: output }));
   // -sequence_length, as a 1-D tensor: the start of the new positions counted from the end
-  node("Shape", ["input_ids"], "tunegraph.ids_shape");
+  node("Shape", [INPUT_IDS], "tunegraph.ids_shape");
   node("Slice", ["tunegraph.ids_shape", "tunegraph.one", "tunegraph.two"], "tunegraph.seq_len");
   node("Neg", ["tunegraph.seq_len"], "tunegraph.neg_seq_len");
   for (const o of outs) {
-    const [, layer, kind] = present.exec(o.name!)!;
-    const name = newKvName(Number(layer), kind as "key" | "value");
+    const { layer, kind } = parsePresentName(o.name!)!;
+    const name = newKvName(layer, kind);
     node("Slice", [o.name!, "tunegraph.neg_seq_len", "tunegraph.end", "tunegraph.two"], name);
     const t = o.type?.tensorType;
     const dims = t?.shape?.dim ?? [];

@@ -6,8 +6,9 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { readConfig, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, newKvName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
-import { decodeModel, newKvName } from "./decode-graph.js";
+import { decodeModel } from "./decode-graph.js";
 import type { BatchCache, KvArray, KvShape } from "./kv-cache.js";
 
 export type Device = "cpu" | "cuda" | "auto";
@@ -24,7 +25,7 @@ export interface StepOutput {
   vocab: number;
 }
 
-/** One exported model directory on ORT: the session, its config and tokenizer, and the only code that knows the ONNX I/O names. */
+/** One exported model directory on ORT: the session, its config and tokenizer; it feeds and fetches by model/onnx-names.ts. */
 export class ModelSession {
   private constructor(
     readonly dir: string,
@@ -63,21 +64,21 @@ export class ModelSession {
     cache.reserve(seqLen);
     const kvType = this.kv.float16 ? "float16" : "float32";
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", BigInt64Array.from(inputIds.flat(), BigInt), [batch, seqLen]),
-      attention_mask: new ort.Tensor("int64", cache.attentionMask(seqLen), [batch, cache.capacity + seqLen]),
-      position_ids: new ort.Tensor("int64", BigInt64Array.from(positions.flat(), BigInt), [batch, seqLen]),
+      [INPUT_IDS]: new ort.Tensor("int64", BigInt64Array.from(inputIds.flat(), BigInt), [batch, seqLen]),
+      [ATTENTION_MASK]: new ort.Tensor("int64", cache.attentionMask(seqLen), [batch, cache.capacity + seqLen]),
+      [POSITION_IDS]: new ort.Tensor("int64", BigInt64Array.from(positions.flat(), BigInt), [batch, seqLen]),
     };
     const pastDims = [batch, numHeads, cache.capacity, headDim];
     for (let i = 0; i < layers; i++) {
-      feeds[`past_key_values.${i}.key`] = new ort.Tensor(kvType, cache.keys[i], pastDims);
-      feeds[`past_key_values.${i}.value`] = new ort.Tensor(kvType, cache.values[i], pastDims);
+      feeds[pastName(i, "key")] = new ort.Tensor(kvType, cache.keys[i], pastDims);
+      feeds[pastName(i, "value")] = new ort.Tensor(kvType, cache.values[i], pastDims);
     }
-    const fetches = ["logits"];
+    const fetches = [LOGITS];
     for (let i = 0; i < layers; i++) fetches.push(newKvName(i, "key"), newKvName(i, "value"));
     const out = await this.session.run(feeds, fetches);
     for (let i = 0; i < layers; i++) cache.write(i, out[newKvName(i, "key")].data as KvArray, out[newKvName(i, "value")].data as KvArray, seqLen);
     cache.commit(seqLen);
-    const logits = out.logits;
+    const logits = out[LOGITS];
     return { logits: logits.data as Float32Array, vocab: logits.dims[2] };
   }
 
@@ -125,15 +126,15 @@ async function createSession(modelPath: string, device: Device, threads: number)
 
 /** Layers, heads, head size and cache precision, read from the graph's past_key_values inputs. */
 function kvShape(session: ort.InferenceSession, config: PhiConfig, modelPath: string): KvShape {
-  const past = session.inputMetadata.filter((m) => /^past_key_values\.\d+\.key$/.test(m.name));
+  const past = session.inputMetadata.filter((m) => parsePastName(m.name)?.kind === "key");
   // position_ids too: the cache's free slots sit between a row's tokens and the new ones, so positions cannot be inferred from the mask
-  const required = ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value"];
+  const required = [INPUT_IDS, ATTENTION_MASK, POSITION_IDS, pastName(0, "key"), pastName(0, "value")];
   const missing = required.filter((n) => !session.inputNames.includes(n));
-  for (let i = 0; i < Math.max(past.length, 1); i++) if (!session.outputNames.includes(newKvName(i, "key"))) missing.push(`present.${i}.key`);
+  for (let i = 0; i < Math.max(past.length, 1); i++) if (!session.outputNames.includes(newKvName(i, "key"))) missing.push(presentName(i, "key"));
   if (missing.length > 0) throw new UserError(`${modelPath}: not a decoder with a KV cache (missing ${missing.join(", ")})`);
   const meta = past[0];
   const type = meta.isTensor ? meta.type : "none";
-  if (type !== "float32" && type !== "float16") throw new UserError(`${modelPath}: past_key_values.0.key has type ${type}: expected float32 or float16`);
+  if (type !== "float32" && type !== "float16") throw new UserError(`${modelPath}: ${pastName(0, "key")} has type ${type}: expected float32 or float16`);
   const dims = meta.isTensor ? meta.shape : [];
   const numHeads = typeof dims[1] === "number" ? dims[1] : config.num_key_value_heads;
   const headDim = typeof dims[3] === "number" ? dims[3] : config.hidden_size / config.num_attention_heads;

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
 import { hyperparameterField } from "../training/validate.js";
-import { moduleFeatures } from "../../model/peft.js";
+import { LINEAR_MODULES, linearFeatures } from "../../model/phi-layout.js";
 import type { TargetModule, TrainingHyperparameters } from "../types.js";
 import { KEEP_NATURAL_MAX_VALUES } from "./ops.js";
 
@@ -19,8 +19,6 @@ export const WASM_HEAP_LIMIT = 4 * 2 ** 30;
 export const WASM_HEAP_USABLE = 0.9;
 /** Static data, stacks and the thread pool's share of the heap before any tensor. */
 export const WASM_BASE_BYTES = 32 * 2 ** 20;
-
-const LINEARS: readonly TargetModule[] = ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"];
 
 export interface HeapJob {
   batchSize: number;
@@ -51,10 +49,10 @@ export function estimateTrainingHeap(config: PhiConfig, job: HeapJob): HeapEstim
   const h = config.hidden_size, m = config.intermediate_size, v = config.vocab_size, L = config.num_hidden_layers;
   const N = job.batchSize * job.seqLen;
   const S = job.batchSize * config.num_attention_heads * job.seqLen * job.seqLen; // attention scores
-  const features = (t: TargetModule) => moduleFeatures(config, t)!;
+  const features = (t: TargetModule) => linearFeatures(config, t);
 
   let perLayer = 2 * h; // input_layernorm
-  for (const t of LINEARS) {
+  for (const t of LINEAR_MODULES) {
     const [inF, outF] = features(t);
     perLayer += job.quant === "none" ? denseFloats(inF, outF) : outF; // nf4 keeps only the bias in the heap
   }

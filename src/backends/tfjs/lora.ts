@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
-import { loraScale, moduleFeatures, type Adapter, type LoraWeights } from "../../model/peft.js";
+import { loraScale, type Adapter, type LoraWeights } from "../../model/peft.js";
+import { linearFeatures, modulePath } from "../../model/phi-layout.js";
 import { Rng } from "../../model/random.js";
 import type { TargetModule } from "../types.js";
 import { matMul2d } from "./ops.js";
@@ -12,12 +13,6 @@ export interface LoraOptions {
   loraDropout: number;
   useRslora: boolean;
   targetModules: readonly TargetModule[];
-}
-
-/** HF module path of a target in layer `layer`: "model.layers.3.self_attn.q_proj", "model.layers.3.mlp.fc1". */
-export function modulePath(layer: number, target: TargetModule): string {
-  const group = target === "fc1" || target === "fc2" ? "mlp" : "self_attn";
-  return `model.layers.${layer}.${group}.${target}`;
 }
 
 /**
@@ -100,7 +95,7 @@ export function createLora(config: PhiConfig, o: LoraOptions, seed: number): Lor
   const layers: LoraLayer[] = [];
   for (let l = 0; l < config.num_hidden_layers; l++) {
     for (const t of o.targetModules) {
-      const [inF, outF] = moduleFeatures(config, t)!;
+      const [inF, outF] = linearFeatures(config, t);
       const module = modulePath(l, t);
       const a = kaimingUniformA(o.r, inF, new Rng(seed, `${module}.lora_A`));
       layers.push(new LoraLayer(module, inF, outF, o.r, scale, o.loraDropout, a, new Float32Array(outF * o.r)));

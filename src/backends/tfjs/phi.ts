@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { headDim, rotaryDim, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
+import { layerPath, LINEAR_MODULES, linearFeatures, modulePath, type LinearModule } from "../../model/phi-layout.js";
 import { batchMatMul, denseWeight, linear, type FrozenWeight } from "./ops.js";
 import { nf4Weight } from "./nf4-linear.js";
 
@@ -52,9 +53,6 @@ export interface LayerContext extends ForwardOptions {
   dispose(): void;
 }
 
-export const LINEAR_MODULES = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.dense", "mlp.fc1", "mlp.fc2"] as const;
-type LinearModule = (typeof LINEAR_MODULES)[number];
-
 interface DecoderLayerWeights {
   lnWeight: tf.Tensor1D;
   lnBias: tf.Tensor1D;
@@ -77,7 +75,7 @@ export class PhiModel {
   /** Build the model tensor by tensor from `load`; with NF4 each linear is quantized as soon as it is read. */
   static async load(config: PhiConfig, load: WeightLoader, opts: PhiLoadOptions = {}): Promise<PhiModel> {
     const quant = opts.quant ?? "none";
-    const h = config.hidden_size, m = config.intermediate_size, v = config.vocab_size;
+    const h = config.hidden_size, v = config.vocab_size;
     const read = async (name: string, shape: number[]): Promise<Float32Array> => {
       const data = await load(name);
       const n = shape.reduce((a, b) => a * b, 1);
@@ -96,15 +94,14 @@ export class PhiModel {
     try {
       const embedData = await read("model.embed_tokens.weight", [v, h]);
       const embedTokens = keep(tf.tensor2d(embedData, [v, h]));
-      const shapes: Record<LinearModule, [number, number]> = {
-        "self_attn.q_proj": [h, h], "self_attn.k_proj": [h, h], "self_attn.v_proj": [h, h], "self_attn.dense": [h, h],
-        "mlp.fc1": [m, h], "mlp.fc2": [h, m],
-      };
       const layers: DecoderLayerWeights[] = [];
       for (let i = 0; i < config.num_hidden_layers; i++) {
-        const p = `model.layers.${i}`;
+        const p = layerPath(i);
         const linears = {} as Record<LinearModule, FrozenWeight>;
-        for (const mod of LINEAR_MODULES) linears[mod] = await linearWeight(`${p}.${mod}`, ...shapes[mod], quant === "nf4");
+        for (const mod of LINEAR_MODULES) {
+          const [inF, outF] = linearFeatures(config, mod);
+          linears[mod] = await linearWeight(modulePath(i, mod), outF, inF, quant === "nf4");
+        }
         layers.push({ lnWeight: await vector(`${p}.input_layernorm.weight`, h), lnBias: await vector(`${p}.input_layernorm.bias`, h), linears });
       }
       const finalLnWeight = await vector("model.final_layernorm.weight", h);
@@ -191,7 +188,7 @@ export class PhiModel {
       const l = this.layers[i];
       const h = layerNorm(x, l.lnWeight, l.lnBias, this.config.layer_norm_eps);
       const attn = this.attention(i, h, ctx);
-      const mlp = this.proj(i, "mlp.fc2", geluNew(this.proj(i, "mlp.fc1", h, ctx)), ctx);
+      const mlp = this.proj(i, "fc2", geluNew(this.proj(i, "fc1", h, ctx)), ctx);
       return tf.addN([attn, mlp, x]) as tf.Tensor2D;
     });
   }
@@ -216,7 +213,7 @@ export class PhiModel {
   /** One linear layer plus the adapter registered under its HF module path. */
   private proj(i: number, mod: LinearModule, x: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
     const y = linear(x, this.layers[i].linears[mod]);
-    const adapter = ctx.adapters?.get(`model.layers.${i}.${mod}`);
+    const adapter = ctx.adapters?.get(modulePath(i, mod));
     return adapter ? tf.add(y, adapter(x)) : y;
   }
 
@@ -227,15 +224,15 @@ export class PhiModel {
     const heads = (t: tf.Tensor2D) => t.reshape([B, T, nh, hd]) as tf.Tensor4D;
     // [B, T, nh, hd] -> [B*nh, T, hd]
     const perHead = (t: tf.Tensor4D) => t.transpose([0, 2, 1, 3]).reshape([B * nh, T, hd]) as tf.Tensor3D;
-    const q = applyRotary(heads(this.proj(i, "self_attn.q_proj", h, ctx)), ctx.cos, ctx.sin);
-    const k = applyRotary(heads(this.proj(i, "self_attn.k_proj", h, ctx)), ctx.cos, ctx.sin);
-    const v = heads(this.proj(i, "self_attn.v_proj", h, ctx));
+    const q = applyRotary(heads(this.proj(i, "q_proj", h, ctx)), ctx.cos, ctx.sin);
+    const k = applyRotary(heads(this.proj(i, "k_proj", h, ctx)), ctx.cos, ctx.sin);
+    const v = heads(this.proj(i, "v_proj", h, ctx));
     // kᵀ laid out by one transpose, so both products are plain per-head 2-D ones (ops.ts' batchMatMul)
     const kT = k.transpose([0, 2, 3, 1]).reshape([B * nh, hd, T]) as tf.Tensor3D;
     const scores = batchMatMul(perHead(q), kT).mul(1 / Math.sqrt(hd)).reshape([B, nh, T, T]).add(ctx.mask);
     const probs = tf.softmax(scores).reshape([B * nh, T, T]) as tf.Tensor3D;
     const out = batchMatMul(probs, perHead(v)).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, nh * hd]) as tf.Tensor2D;
-    return this.proj(i, "self_attn.dense", out, ctx);
+    return this.proj(i, "dense", out, ctx);
   }
 }
 

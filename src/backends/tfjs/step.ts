@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../../data/batcher.js";
+import { layerPath } from "../../model/phi-layout.js";
 import type { LoraLayer } from "./lora.js";
 import { maskedCrossEntropy, shiftLabels } from "./loss.js";
 import type { Adapter, LayerContext, PhiModel, TokenBatch } from "./phi.js";
@@ -100,6 +101,6 @@ function recomputingStep(model: PhiModel, lora: LoraLayer[], tokens: TokenBatch,
 }
 
 function layerVars(lora: LoraLayer[], layer: number): tf.Variable[] {
-  const prefix = `model.layers.${layer}.`;
+  const prefix = `${layerPath(layer)}.`;
   return lora.filter((l) => l.module.startsWith(prefix)).flatMap((l) => [l.at, l.bt]);
 }

@@ -5,9 +5,11 @@
  * a hyperparameter is one entry here. Framework-free.
  */
 
-/** Phi's linear modules that can carry LoRA, by their HF names. */
-export const TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"] as const;
-export type TargetModule = (typeof TARGET_MODULES)[number];
+import { LINEAR_MODULES, type LinearModule } from "../../model/phi-layout.js";
+
+/** LoRA may target any of Phi's linear modules (the one table: model/phi-layout.ts). */
+export const TARGET_MODULES = LINEAR_MODULES;
+export type TargetModule = LinearModule;
 
 /** The most optimizer steps a run may plan: well inside the 32-bit step columns and GraphQL's Int. */
 export const MAX_TRAINING_STEPS = 1_000_000_000;

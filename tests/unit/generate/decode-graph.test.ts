@@ -1,6 +1,7 @@
 import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
-import { addNewKvOutputs, newKvName } from "../../../src/backends/onnx/decode-graph.js";
+import { addNewKvOutputs } from "../../../src/backends/onnx/decode-graph.js";
+import { newKvName } from "../../../src/model/onnx-names.js";
 
 const onnx = onnxProto.onnx;
 const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;

@@ -1,4 +1,6 @@
 import { headDim, rotaryDim, type PhiConfig } from "../../../model/config.js";
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, pastName, POSITION_IDS, presentName } from "../../../model/onnx-names.js";
+import { layerPath, linearFeatures, modulePath, type LinearModule } from "../../../model/phi-layout.js";
 import { attr, BOOL, FLOAT, FLOAT16, GraphBuilder, INT64, UINT8 } from "./graph.js";
 import { quantizeInt4 } from "./int4.js";
 import type { Precision } from "../../types.js";
@@ -15,14 +17,6 @@ export const INT4_BLOCK_SIZES: readonly number[] = [16, 32, 64, 128, 256];
 export const INT4_ACCURACY_LEVEL = 4;
 const MS = "com.microsoft";
 const NEG_INF = -3.4028234663852886e38; // float32 min, as HF masks
-
-/** The names transformers.js and optimum use for the decoder's inputs and outputs. */
-export const ioNames = {
-  pastKey: (i: number) => `past_key_values.${i}.key`,
-  pastValue: (i: number) => `past_key_values.${i}.value`,
-  presentKey: (i: number) => `present.${i}.key`,
-  presentValue: (i: number) => `present.${i}.value`,
-};
 
 export interface PhiGraphOptions {
   precision: Precision;
@@ -63,15 +57,15 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
     return t;
   };
 
-  const inputIds = g.input("input_ids", INT64, ["batch_size", "sequence_length"]);
-  const attentionMask = g.input("attention_mask", INT64, ["batch_size", "total_sequence_length"]);
-  const positionIds = g.input("position_ids", INT64, ["batch_size", "sequence_length"]);
+  const inputIds = g.input(INPUT_IDS, INT64, ["batch_size", "sequence_length"]);
+  const attentionMask = g.input(ATTENTION_MASK, INT64, ["batch_size", "total_sequence_length"]);
+  const positionIds = g.input(POSITION_IDS, INT64, ["batch_size", "sequence_length"]);
   for (let i = 0; i < c.num_hidden_layers; i++) {
-    g.input(ioNames.pastKey(i), kvType, ["batch_size", nh, "past_sequence_length", d]);
-    g.input(ioNames.pastValue(i), kvType, ["batch_size", nh, "past_sequence_length", d]);
+    g.input(pastName(i, "key"), kvType, ["batch_size", nh, "past_sequence_length", d]);
+    g.input(pastName(i, "value"), kvType, ["batch_size", nh, "past_sequence_length", d]);
   }
 
-  const linear = async (x: string, prefix: string, inF: number, outF: number, gelu = false): Promise<string> => {
+  const linear = async (x: string, prefix: string, [inF, outF]: [number, number], gelu = false): Promise<string> => {
     const w = await read(`${prefix}.weight`);
     const bias = await g.weight(`${prefix}.bias`, FLOAT, [outF], await read(`${prefix}.bias`));
     let y: string;
@@ -88,6 +82,7 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
     // FastGelu is gelu_new (the tanh approximation) with the bias add fused
     return gelu ? g.op("FastGelu", [y, bias], {}, MS) : g.op("Add", [y, bias]);
   };
+  const layerLinear = (x: string, layer: number, mod: LinearModule, gelu = false) => linear(x, modulePath(layer, mod), linearFeatures(c, mod), gelu);
   const normWeights = async (prefix: string) => [
     await g.weight(`${prefix}.weight`, FLOAT, [h], await read(`${prefix}.weight`)),
     await g.weight(`${prefix}.bias`, FLOAT, [h], await read(`${prefix}.bias`)),
@@ -138,12 +133,12 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
 
   /** Attention of layer i on [B, S, hidden] projections; writes present.i.key/value, returns the context [B, S, hidden]. */
   const attention = (i: number, qIn: string, kIn: string, vIn: string): string => {
-    const present = [ioNames.presentKey(i), ioNames.presentValue(i)];
+    const present = [presentName(i, "key"), presentName(i, "value")];
     for (const name of present) g.output(name, kvType, ["batch_size", nh, "total_sequence_length", d]);
     if (fused) {
       // with a float16 cache the whole attention runs in float16: only the new tokens' q, k, v and context are cast
       const inputs = [fusedRotary(qIn), fusedRotary(kIn), vIn].map((t) => (kv16 ? cast(t, FLOAT16) : t));
-      const context = g.node("MultiHeadAttention", [...inputs, "", "", maskBias, ioNames.pastKey(i), ioNames.pastValue(i)],
+      const context = g.node("MultiHeadAttention", [...inputs, "", "", maskBias, pastName(i, "key"), pastName(i, "value")],
         { num_heads: attr.int(nh) }, { domain: MS, outputs: [`/mha_${i}/out`, ...present] })[0];
       return kv16 ? cast(context, FLOAT) : context;
     }
@@ -154,8 +149,8 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
       g.node("Cast", [all], { to: attr.int(FLOAT16) }, { outputs: [name] });
       return all;
     };
-    const keys = append(ioNames.pastKey(i), k, present[0]);
-    const values = append(ioNames.pastValue(i), v, present[1]);
+    const keys = append(pastName(i, "key"), k, present[0]);
+    const values = append(pastName(i, "value"), v, present[1]);
     const scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [keys], { perm: attr.ints([0, 1, 3, 2]) })]), g.floats([1 / Math.sqrt(d)], true)]);
     const probs = g.op("Softmax", [g.op("Where", [visible, scores, g.floats([NEG_INF], true)])], { axis: attr.int(-1) });
     return g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, values])], { perm: attr.ints([0, 2, 1, 3]) }), g.ints([0, 0, h])]);
@@ -166,20 +161,19 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
   let branches: string | null = null;
 
   for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    const [x, stream] = await addAndNorm(residual, branches, `${p}.input_layernorm`);
+    const [x, stream] = await addAndNorm(residual, branches, `${layerPath(i)}.input_layernorm`);
     residual = stream;
-    const q = await linear(x, `${p}.self_attn.q_proj`, h, h);
-    const k = await linear(x, `${p}.self_attn.k_proj`, h, h);
-    const v = await linear(x, `${p}.self_attn.v_proj`, h, h);
-    const attnOut = await linear(attention(i, q, k, v), `${p}.self_attn.dense`, h, h);
-    const mlpOut = await linear(await linear(x, `${p}.mlp.fc1`, h, c.intermediate_size, true), `${p}.mlp.fc2`, c.intermediate_size, h);
+    const q = await layerLinear(x, i, "q_proj");
+    const k = await layerLinear(x, i, "k_proj");
+    const v = await layerLinear(x, i, "v_proj");
+    const attnOut = await layerLinear(attention(i, q, k, v), i, "dense");
+    const mlpOut = await layerLinear(await layerLinear(x, i, "fc1", true), i, "fc2");
     branches = g.op("Add", [attnOut, mlpOut]);
   }
 
   const [final] = await addAndNorm(residual, branches, "model.final_layernorm");
-  g.node("Identity", [await linear(final, "lm_head", h, c.vocab_size)], {}, { outputs: ["logits"] });
-  g.output("logits", FLOAT, ["batch_size", "sequence_length", c.vocab_size]);
+  g.node("Identity", [await linear(final, "lm_head", [h, c.vocab_size])], {}, { outputs: [LOGITS] });
+  g.output(LOGITS, FLOAT, ["batch_size", "sequence_length", c.vocab_size]);
 }
 
 /** cos/sin of position · inv_freq for the first rot/2 frequencies, as HF's PhiRotaryEmbedding computes them. */
