@@ -85,6 +85,8 @@ export type Precision = "fp32" | "int4";
 
 export interface ExportOptions {
   precision: Precision;
+  /** Merge this PEFT adapter into the checkpoint first (the merged HF checkpoint is written to `mergedDir`), then export that. */
+  merge?: { adapterDir: string; mergedDir: string };
 }
 
 export interface ExportResult {

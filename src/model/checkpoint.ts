@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { access, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readConfig, type PhiConfig } from "./config.js";
 import { DTYPE_BYTES, isFloatDtype, type FloatDtype } from "./dtype.js";
@@ -6,6 +6,7 @@ import { UserError } from "./errors.js";
 import { layerPath, LINEAR_MODULES, linearFeatures, modulePath } from "./phi-layout.js";
 import { SafetensorsFile, SafetensorsWriter, elementCount } from "./safetensors.js";
 import { copyTokenizerFiles, writeBuiltinTokenizer } from "./tokenizer.js";
+import { makeDir } from "./make-dir.js";
 
 export interface ExpectedTensor {
   name: string;
@@ -232,7 +233,7 @@ export async function writeCheckpoint(
   const pad = (k: number) => String(k).padStart(5, "0");
   const fileNames = n === 1 ? ["model.safetensors"] : shards.map((_, i) => `model-${pad(i + 1)}-of-${pad(n)}.safetensors`);
 
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const weightMap: Record<string, string> = {};
   for (let i = 0; i < n; i++) {
     const w = await SafetensorsWriter.create(join(dir, fileNames[i]), shards[i], { format: "pt" });

@@ -1,9 +1,10 @@
-import { access, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { access, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PhiConfig } from "./config.js";
 import { UserError } from "./errors.js";
 import { isLinearModule, LINEAR_MODULES, linearFeatures, MODULE_GROUP, type LinearModule } from "./phi-layout.js";
 import { SafetensorsFile, writeSafetensors } from "./safetensors.js";
+import { makeDir } from "./make-dir.js";
 
 /** adapter_config.json as HF PEFT writes it for a LoRA adapter (LoraConfig.to_dict()). */
 export interface PeftConfig {
@@ -103,7 +104,7 @@ export async function writeAdapter(dir: string, config: PeftConfig, weights: Lor
       throw new Error(`writeAdapter: ${w.module}: A has ${w.A.length} values and B ${w.B.length}, expected [${config.r}, ${w.inFeatures}] and [${w.outFeatures}, ${config.r}]`);
     }
   }
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   // PEFT writes json.dumps(config, indent=2, sort_keys=True)
   const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1)));
   await writeFile(path.join(dir, ADAPTER_CONFIG), JSON.stringify(sorted, null, 2) + "\n");

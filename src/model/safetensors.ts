@@ -265,7 +265,10 @@ export class SafetensorsWriter {
   private async put(bytes: Uint8Array): Promise<void> {
     let off = 0;
     while (off < bytes.byteLength) {
-      const { bytesWritten } = await this.fh.write(bytes, off, bytes.byteLength - off);
+      const { bytesWritten } = await this.fh.write(bytes, off, bytes.byteLength - off).catch((e: NodeJS.ErrnoException) => {
+        e.path ??= this.path; // a failed write (ENOSPC) does not say which file it was
+        throw e;
+      });
       off += bytesWritten;
     }
   }

@@ -1,9 +1,10 @@
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { UserError } from "./errors.js";
 import { buildPhi2TokenizerFiles, ENDOFTEXT, type TokenizerFiles } from "./tokenizer-builtin.js";
+import { makeDir } from "./make-dir.js";
 import {
   byteLevelTokenBytes,
   createStreamDecoder,
@@ -125,7 +126,7 @@ function builtinFiles(): TokenizerFiles {
 /** Writes the built-in phi-2 tokenizer.json, tokenizer_config.json and special_tokens_map.json into dir. */
 export async function writeBuiltinTokenizer(dir: string): Promise<void> {
   const files = builtinFiles();
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   await writeJsonFile(path.join(dir, "tokenizer.json"), files.tokenizerJson);
   await writeJsonFile(path.join(dir, "tokenizer_config.json"), files.tokenizerConfig);
   await writeJsonFile(path.join(dir, "special_tokens_map.json"), files.specialTokensMap);
@@ -134,7 +135,7 @@ export async function writeBuiltinTokenizer(dir: string): Promise<void> {
 /** Copies whichever tokenizer files exist in fromDir (tokenizer.json must) into toDir; returns the names copied. */
 export async function copyTokenizerFiles(fromDir: string, toDir: string): Promise<string[]> {
   if (!existsSync(path.join(fromDir, "tokenizer.json"))) throw new UserError(`no tokenizer.json in ${fromDir}`);
-  await mkdir(toDir, { recursive: true });
+  await makeDir(toDir);
   const copied: string[] = [];
   for (const name of TOKENIZER_FILES) {
     if (!existsSync(path.join(fromDir, name))) continue;

@@ -27,6 +27,9 @@ import {
 
 // Service records -> schema objects (BigInt sizes become numbers; JSON columns get their shapes).
 
+/** GraphQL's Float cannot carry NaN or ±Infinity: such a value is served as null (the run's error says why). */
+const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
 export function toBaseModel(m: BaseModelRecord): BaseModel {
   return Object.assign(new BaseModel(), { ...m, parameterCount: Number(m.parameterCount), config: m.config as Record<string, unknown> });
 }
@@ -42,14 +45,15 @@ export function toRun(r: RunRecord): TrainingRun {
     hyperparameters: r.hyperparameters as TrainingHyperparametersType,
     data: r.dataOptions as DataOptionsType,
     summary: r.summary as TrainingSummary | null,
+    latestLoss: finite(r.latestLoss),
   });
 }
 
 export function toMetric(m: MetricRecord | MetricPayload): TrainingMetric {
   return Object.assign(new TrainingMetric(), {
     step: m.step,
-    loss: m.loss,
-    gradNorm: m.gradNorm,
+    loss: finite(m.loss),
+    gradNorm: finite(m.gradNorm),
     learningRate: m.learningRate,
     epoch: m.epoch,
     tokensPerSecond: m.tokensPerSecond,

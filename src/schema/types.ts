@@ -31,8 +31,9 @@ export class Dataset {
 @ObjectType()
 export class TrainingMetric {
   @Field(() => Int) step!: number;
-  @Field(() => Float) loss!: number;
-  @Field(() => Float) gradNorm!: number;
+  @Field(() => Float, { nullable: true, description: "null when not finite (NaN, ±Infinity): the run then FAILED saying so" })
+  loss!: number | null;
+  @Field(() => Float, { nullable: true, description: "null when not finite (NaN, ±Infinity)" }) gradNorm!: number | null;
   @Field(() => Float) learningRate!: number;
   @Field(() => Float) epoch!: number;
   @Field(() => Float) tokensPerSecond!: number;
@@ -59,7 +60,7 @@ export class TrainingSummary {
   @Field(() => Float) trainRuntime!: number;
   @Field(() => Float) trainSamplesPerSecond!: number;
   @Field(() => Float) trainStepsPerSecond!: number;
-  @Field(() => Float) trainLoss!: number;
+  @Field(() => Float, { nullable: true, description: "null when not finite" }) trainLoss!: number | null;
   @Field(() => Float) epoch!: number;
   @Field(() => Int) globalStep!: number;
 }

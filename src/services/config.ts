@@ -51,7 +51,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     apiKey: env.TUNEGRAPH_API_KEY || undefined,
     roots,
     host: env.TUNEGRAPH_HOST ?? "127.0.0.1",
-    port: int(env, "TUNEGRAPH_PORT", 4000, 0),
+    port: int(env, "TUNEGRAPH_PORT", 4000, 0, 65535),
     limits: {
       maxDepth: int(env, "TUNEGRAPH_MAX_DEPTH", 8, 1),
       maxCost: int(env, "TUNEGRAPH_MAX_COST", 5000, 1),
@@ -74,10 +74,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
   };
 }
 
-function int(env: Env, name: string, fallback: number, min: number): number {
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${raw}"`);
+  }
   return n;
 }

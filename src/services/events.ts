@@ -27,7 +27,8 @@ export class EventHub {
   private listener: pg.Client | null = null;
   private publisher: pg.Client | null = null;
   private readonly listeners = new Set<Listener>();
-  private chain: Promise<unknown> = Promise.resolve();
+  private chain: Promise<void> = Promise.resolve();
+  private reconnecting: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -45,10 +46,17 @@ export class EventHub {
     if (this.publisher) return this.publisher;
     const client = new pg.Client({ connectionString: this.url });
     client.on("error", (err) => {
+      if (this.publisher !== client) return;
+      this.publisher = null;
+      void client.end().catch(() => undefined);
       this.log("event publisher connection lost", err);
-      if (this.publisher === client) this.publisher = null;
     });
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
     this.publisher = client;
     return client;
   }
@@ -61,19 +69,33 @@ export class EventHub {
       for (const l of this.listeners) l(event);
     });
     client.on("error", (err) => {
-      this.log("event listener connection lost; reconnecting", err);
+      // pg reports a lost connection more than once (the server's shutdown notice, then the closed socket): only the
+      // first, on the connection in use, reconnects; one reconnect, one LISTEN, each event heard once
+      if (this.listener !== client) return;
       this.listener = null;
+      void client.end().catch(() => undefined);
+      this.log("event listener connection lost; reconnecting", err);
       this.reconnect();
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end();
+      return;
+    }
     this.listener = client;
   }
 
   /** Listen again after a second, and keep trying while the database is away. */
   private reconnect(): void {
     if (this.closed) return;
-    setTimeout(() => {
+    this.reconnecting = setTimeout(() => {
+      this.reconnecting = null;
       this.listen().catch((err) => {
         this.log("event listener reconnect failed", err);
         this.reconnect();
@@ -81,18 +103,22 @@ export class EventHub {
     }, 1000);
   }
 
-  /** Publishes in call order (one connection, one queue). */
+  /**
+   * Publishes in call order (one connection, one queue). Never rejects: an event that cannot be sent (the database is
+   * away) is logged and lost; what it tells is in the database, where subscribers read the state they start from.
+   */
   publish(event: HubEvent): Promise<void> {
     if (event.type === "log" && event.message.length > MAX_MESSAGE) {
       event = { ...event, message: event.message.slice(0, MAX_MESSAGE) + "…" };
     }
     const payload = JSON.stringify(event);
-    const next = this.chain.then(async () => {
-      if (this.closed) return;
-      await (await this.publisherClient()).query("SELECT pg_notify($1, $2)", [CHANNEL, payload]);
-    });
-    this.chain = next.catch((err) => this.log("event publish failed", err));
-    return next;
+    this.chain = this.chain
+      .then(async () => {
+        if (this.closed) return;
+        await (await this.publisherClient()).query("SELECT pg_notify($1, $2)", [CHANNEL, payload]);
+      })
+      .catch((err) => this.log("event publish failed", err));
+    return this.chain;
   }
 
   on(listener: Listener): () => void {
@@ -102,6 +128,7 @@ export class EventHub {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.reconnecting) clearTimeout(this.reconnecting);
     await this.chain;
     this.listeners.clear();
     await Promise.all([this.listener?.end(), this.publisher?.end()].map((p) => p?.catch(() => undefined)));

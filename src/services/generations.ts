@@ -5,7 +5,6 @@ import { UserError } from "../model/errors.js";
 import type { Generation } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { LimitError } from "./errors.js";
-import { exportInThread } from "./export-runner.js";
 import { confineJobInputs } from "./paths.js";
 import { exportDir } from "./merges.js";
 
@@ -85,7 +84,7 @@ function baseExport(ctx: ServiceContext, id: string, checkpointDir: string): Pro
       await rm(tmp, { recursive: true, force: true });
       await mkdir(path.dirname(out), { recursive: true });
       await confineJobInputs(ctx.config, [checkpointDir]);
-      await exportInThread({ baseDir: checkpointDir, modelDir: tmp, precision: "fp32" });
+      await (await ctx.backends.inference()).export(checkpointDir, tmp, { precision: "fp32" });
       await rename(tmp, out).catch(async (err: NodeJS.ErrnoException) => {
         // another process finished the same export first
         if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;

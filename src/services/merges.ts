@@ -5,7 +5,6 @@ import { isUserError, UserError } from "../model/errors.js";
 import type { MergedModel, Precision } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { getAdapter } from "./adapters.js";
-import { exportInThread } from "./export-runner.js";
 import { confineJobInputs } from "./paths.js";
 
 /** Queue merging an adapter into its base model and exporting the result to ONNX (fp32 or int4). */
@@ -35,11 +34,10 @@ export async function runMergeJob(ctx: ServiceContext, mergedModelId: string): P
   try {
     await rm(merged.path, { recursive: true, force: true });
     await confineJobInputs(ctx.config, [merged.baseModel.path, merged.adapter.path]);
-    const { sizeBytes } = await exportInThread({
-      baseDir: merged.baseModel.path,
-      merge: { adapterDir: merged.adapter.path, hfDir },
-      modelDir,
+    const inference = await ctx.backends.inference();
+    const { sizeBytes } = await inference.export(merged.baseModel.path, modelDir, {
       precision: merged.precision === "INT4" ? "int4" : "fp32",
+      merge: { adapterDir: merged.adapter.path, mergedDir: hfDir },
     });
     await prisma.mergedModel.update({ where: { id: mergedModelId }, data: { status: "READY", sizeBytes: BigInt(sizeBytes) } });
   } catch (err) {

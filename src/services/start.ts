@@ -1,5 +1,8 @@
 import { pino, type Logger } from "pino";
 import { openDatabase } from "../db/database.js";
+import { UserError } from "../model/errors.js";
+import { makeDir } from "../model/make-dir.js";
+import { asUserError } from "../model/system-errors.js";
 import type { AppConfig } from "./config.js";
 import type { Backends, ServiceContext } from "./context.js";
 import { seedDemo } from "./demo.js";
@@ -25,6 +28,9 @@ export interface RunningServices {
 /** Open the database (embedded or DATABASE_URL, migrated), the event hub and the job queue; optionally work jobs. */
 export async function startServices(config: AppConfig, backends: Backends, opts: StartOptions): Promise<RunningServices> {
   const log = opts.log ?? pino({ name: "tunegraph" });
+  await makeDir(config.dataDir).catch((err: unknown) => {
+    throw new UserError(`data directory: ${(asUserError(err) as Error).message}`);
+  });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, log: (line) => log.debug({ postgres: line }) });
   if (db.applied.length > 0) log.info({ migrations: db.applied }, "database migrated");
   const hub = new EventHub(db.url, (msg, err) => log.error({ err }, msg));

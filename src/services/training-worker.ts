@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { DataOptions, TrainingHyperparameters, TrainingJob, TrainingResult } from "../backends/types.js";
 import { isUserError } from "../model/errors.js";
 import type { ServiceContext } from "./context.js";
+import { isDatabaseUnavailable, retryWhileUnavailable } from "./db-outage.js";
 import { directorySize } from "./files.js";
 import { confineJobInputs } from "./paths.js";
 import { RunRecorder } from "./run-recorder.js";
@@ -30,8 +31,9 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
   });
   await publishStatus(ctx, run);
 
-  const recorder = new RunRecorder(ctx, runId);
   const abort = new AbortController();
+  // a run whose metrics cannot be written stops training
+  const recorder = new RunRecorder(ctx, runId, () => abort.abort());
   let ended!: () => void;
   active.set(runId, { abort, ended: new Promise<void>((resolve) => (ended = resolve)) });
   const offCancel = ctx.hub.on((e) => {
@@ -71,6 +73,7 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
           recorder.log("INFO", `${s.conversations} conversations; ${s.maxSteps} steps on ${s.info.backend}/${s.info.engine} (${s.info.device})`);
         },
         onMetric: (m) => recorder.metric(m),
+        // in order, after the metrics before it (recorder.checkpoint never rejects)
         onCheckpoint: (c) => {
           lastCheckpoint = lastCheckpoint.then(() => recorder.checkpoint(c));
         },
@@ -81,27 +84,46 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
     await lastCheckpoint;
     await recorder.flush();
     if (recorder.error) throw recorder.error;
-    await finish(ctx, runId, result);
+    await retryWhileUnavailable(() => finish(ctx, runId, result), ctx.config.staleAfterMs);
   } catch (err) {
-    await lastCheckpoint.catch(() => undefined);
+    await lastCheckpoint;
     await recorder.flush();
-    const message = isUserError(err) ? err.message : `training failed: ${(err as Error).message ?? String(err)}`;
-    if (!isUserError(err)) ctx.log.error({ err, runId }, "training run failed");
-    const { count: failed } = await prisma.trainingRun.updateMany({
-      where: { id: runId, status: "RUNNING" },
-      data: { status: "FAILED", error: message, finishedAt: new Date() },
-    });
-    if (failed > 0) {
-      await prisma.trainingLog.create({ data: { runId, level: "ERROR", message } });
-      await ctx.hub.publish({ type: "log", runId, level: "ERROR", message, at: new Date().toISOString() });
-      await publishStatus(ctx, await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }));
-    }
+    await endFailed(ctx, runId, err).catch((e: unknown) =>
+      // the database is still away: the run stays RUNNING until the sweep marks it INTERRUPTED (no heartbeat)
+      ctx.log.error({ err: e, runId }, "recording the end of a training run failed"),
+    );
   } finally {
     clearInterval(heartbeat);
     offCancel();
     active.delete(runId);
     ended();
   }
+}
+
+/**
+ * A run that could not go on: FAILED with its error, or INTERRUPTED (resumable from its last checkpoint) when what
+ * stopped it was the database going away. Waits up to `staleAfterMs` for the database.
+ */
+async function endFailed(ctx: ServiceContext, runId: string, err: unknown): Promise<void> {
+  const outage = isDatabaseUnavailable(err);
+  const message =
+    outage ? `the database was unreachable for more than ${ctx.config.staleAfterMs} ms: resume the run from its last checkpoint`
+    : isUserError(err) ? err.message
+    : `training failed: ${(err as Error).message ?? String(err)}`;
+  if (!isUserError(err) && !outage) ctx.log.error({ err, runId }, "training run failed");
+  const status = outage ? "INTERRUPTED" : "FAILED";
+  const ended = await retryWhileUnavailable(async () => {
+    const { count } = await ctx.prisma.trainingRun.updateMany({
+      where: { id: runId, status: "RUNNING" },
+      data: { status, error: message, finishedAt: new Date() },
+    });
+    if (count === 0) return null;
+    await ctx.prisma.trainingLog.create({ data: { runId, level: "ERROR", message } });
+    return ctx.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  }, ctx.config.staleAfterMs);
+  if (!ended) return;
+  await ctx.hub.publish({ type: "log", runId, level: "ERROR", message, at: new Date().toISOString() });
+  await publishStatus(ctx, ended);
 }
 
 /**
@@ -164,15 +186,18 @@ async function finish(ctx: ServiceContext, runId: string, result: TrainingResult
   if (ended) await publishStatus(ctx, ended);
 }
 
-/** Mark the run alive; a cancel requested while this process missed the event is noticed here. */
+/**
+ * Mark the run alive; a cancel requested while this process missed the event is noticed here, and so is a run that
+ * is no longer RUNNING (interrupted by the sweep while this worker could not reach the database): its trainer stops.
+ */
 async function beat(ctx: ServiceContext, runId: string, abort: AbortController): Promise<void> {
   try {
     const run = await ctx.prisma.trainingRun.update({
       where: { id: runId },
       data: { heartbeatAt: new Date() },
-      select: { cancelRequested: true },
+      select: { cancelRequested: true, status: true },
     });
-    if (run.cancelRequested) abort.abort();
+    if (run.cancelRequested || run.status !== "RUNNING") abort.abort();
   } catch (err) {
     ctx.log.warn({ err, runId }, "training heartbeat failed");
   }

@@ -36,7 +36,7 @@ export interface Summary {
   trainRuntime: number;
   trainSamplesPerSecond: number;
   trainStepsPerSecond: number;
-  trainLoss: number;
+  trainLoss: number | null;
   epoch: number;
 }
 export interface AdapterRow extends Named {

@@ -1,7 +1,8 @@
 import os from "node:os";
 import { UserError } from "../../model/errors.js";
+import { runJob, threadFile } from "../thread-bridge.js";
 import type { BackendInfo, ExportOptions, ExportResult, InferenceBackend } from "../types.js";
-import { exportModel } from "./export/export.js";
+import type { ExportJob } from "./export-thread.js";
 import { DEFAULT_BATCHER_OPTIONS } from "./batcher.js";
 import { OnnxLoadedModel } from "./model.js";
 import { cudaAvailable, DEFAULT_SESSION_OPTIONS, SessionCache, type Device } from "./session.js";
@@ -50,8 +51,10 @@ export class OnnxBackend implements InferenceBackend {
     };
   }
 
+  /** On a thread of its own: merging and quantizing are minutes of synchronous work for phi-2. */
   export(checkpointDir: string, outDir: string, opts: ExportOptions): Promise<ExportResult> {
-    return exportModel(checkpointDir, outDir, opts);
+    const job: ExportJob = { checkpointDir, outDir, opts };
+    return runJob<ExportResult>(threadFile(import.meta.url, "./export-thread"), job, { name: "export thread" });
   }
 
   /** The model of an exported directory, shared by every caller; `close()` on it unloads it for all. */

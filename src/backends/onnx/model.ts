@@ -1,14 +1,14 @@
 import { access } from "node:fs/promises";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import { readConfig, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
+import { fromThreadError, Thread, threadFile } from "../thread-bridge.js";
 import type { GenerationRequest, GenerationResult, LoadedModel } from "../types.js";
 import type { BatcherOptions } from "./batcher.js";
 import type { KvShape } from "./kv-cache.js";
 import { resolveRequest, type RequestLimits } from "./request.js";
-import type { FromWorker, ServeWorkerData, ToWorker, WorkerError, WorkerLoad } from "./serve-worker.js";
+import type { FromWorker, ServeWorkerData, ToWorker, WorkerLoad } from "./serve-worker.js";
 import type { SessionOptions } from "./session.js";
 
 interface Pending {
@@ -17,17 +17,7 @@ interface Pending {
   onText?: (chunk: string) => void;
 }
 
-/** The compiled worker beside this file; from TypeScript sources (tests, dev) it goes through jiti's loader. */
-function spawn(data: ServeWorkerData): Worker {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const url = new URL(fromSource ? "./serve-worker.ts" : "./serve-worker.js", import.meta.url);
-  return new Worker(url, { workerData: data, execArgv: fromSource ? ["--import", "jiti/register"] : [] });
-}
-
-function toError(e: WorkerError): Error {
-  if (e.userError) return new UserError(e.message, e.code as UserError["code"]);
-  return Object.assign(new Error(e.message), { stack: e.stack });
-}
+type ServingThread = Thread<ToWorker, FromWorker>;
 
 /**
  * An exported model ready to serve. Requests are validated here, then decoded in the model's own thread
@@ -38,7 +28,6 @@ export class OnnxLoadedModel implements LoadedModel {
   private nextId = 0;
   private lastLoad: WorkerLoad = { running: 0, pending: 0 };
   private isClosed = false;
-  private exited: Promise<void>;
 
   private constructor(
     readonly dir: string,
@@ -48,18 +37,15 @@ export class OnnxLoadedModel implements LoadedModel {
     readonly kv: KvShape,
     readonly provider: "cpu" | "cuda",
     readonly threads: number,
-    private readonly worker: Worker,
+    private readonly thread: ServingThread,
   ) {
-    worker.on("message", (m: FromWorker) => this.receive(m));
-    this.exited = new Promise((resolve) => worker.once("exit", () => resolve()));
+    thread.onMessage((m) => this.receive(m));
     // a crashed thread fails what it was decoding; the model is then closed
-    const fail = (e: unknown) => {
+    void thread.gone.then((e) => {
       this.isClosed = true;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
-    };
-    worker.on("error", fail);
-    worker.once("exit", (code) => fail(new Error(`serving thread of ${dir} exited (code ${code})`)));
+    });
   }
 
   static async open(dir: string, session: SessionOptions, maxNewTokens: number, batching: Partial<BatcherOptions>): Promise<OnnxLoadedModel> {
@@ -70,24 +56,17 @@ export class OnnxLoadedModel implements LoadedModel {
     }
     const config = await readConfig(path.join(dir, "config.json"));
     const tokenizer = await PhiTokenizer.fromDir(dir);
-    const worker = spawn({ dir, session, batching });
-    let listeners: { message: (m: FromWorker) => void; error: (e: Error) => void; exit: (code: number) => void } | undefined;
+    const data: ServeWorkerData = { dir, session, batching };
+    const thread: ServingThread = new Thread(threadFile(import.meta.url, "./serve-worker"), data, `serving thread of ${dir}`);
     const ready = await new Promise<Extract<FromWorker, { type: "ready" }>>((resolve, reject) => {
-      listeners = {
-        message: (m) => (m.type === "ready" ? resolve(m) : m.type === "failed" ? reject(toError(m.error)) : undefined),
-        error: reject,
-        exit: (code) => reject(new Error(`serving thread of ${dir} exited (code ${code}) while loading`)),
-      };
-      for (const [event, fn] of Object.entries(listeners)) worker.on(event, fn);
+      thread.onMessage((m) => (m.type === "ready" ? resolve(m) : m.type === "failed" ? reject(fromThreadError(m.error)) : undefined));
+      void thread.gone.then((e) => reject(new Error(`${e.message} while loading`, { cause: e.cause })));
     }).catch(async (e: unknown) => {
-      await worker.terminate();
+      await thread.terminate();
       throw e;
-    }).finally(() => {
-      // only ours: Worker keeps internal listeners of its own
-      for (const [event, fn] of Object.entries(listeners!)) worker.off(event, fn);
     });
     const limits = { contextLength: config.max_position_embeddings, maxNewTokens };
-    return new OnnxLoadedModel(dir, config, tokenizer, limits, ready.kv, ready.provider, ready.threads, worker);
+    return new OnnxLoadedModel(dir, config, tokenizer, limits, ready.kv, ready.provider, ready.threads, thread);
   }
 
   get closed(): boolean {
@@ -119,17 +98,17 @@ export class OnnxLoadedModel implements LoadedModel {
       this.isClosed = true;
       this.send({ type: "close" });
     }
-    await this.exited;
+    await this.thread.gone;
   }
 
   private send(m: ToWorker): void {
-    this.worker.postMessage(m);
+    this.thread.post(m);
   }
 
   private receive(m: FromWorker): void {
     if (m.type === "text" || m.type === "done") this.lastLoad = m.load;
     if (m.type === "closed") {
-      void this.worker.terminate(); // its ORT threads would otherwise keep it alive
+      void this.thread.terminate(); // its ORT threads would otherwise keep it alive
       return;
     }
     if (m.type === "ready") return;
@@ -148,6 +127,6 @@ export class OnnxLoadedModel implements LoadedModel {
     }
     this.pending.delete(m.id!);
     if (m.type === "done") p.resolve(m.result);
-    else p.reject(toError(m.error));
+    else p.reject(fromThreadError(m.error));
   }
 }

@@ -2,8 +2,7 @@
  * The serving thread of one model: owns its ORT session, KV caches and batcher, so that ORT's synchronous steps never
  * block the thread that serves requests. Takes validated requests, posts text chunks and results back.
  */
-import { parentPort, workerData } from "node:worker_threads";
-import { isUserError } from "../../model/errors.js";
+import { parentThread, toThreadError, type ThreadError } from "../thread-bridge.js";
 import type { GenerationResult } from "../types.js";
 import { Batcher, type BatcherOptions } from "./batcher.js";
 import { Sequence } from "./generate.js";
@@ -27,39 +26,28 @@ export interface WorkerLoad {
   pending: number;
 }
 
-export interface WorkerError {
-  message: string;
-  userError: boolean;
-  code?: string;
-  stack?: string;
-}
-
 export type FromWorker =
   | { type: "ready"; provider: "cpu" | "cuda"; threads: number; kv: KvShape }
   | { type: "text"; id: number; chunk: string; load: WorkerLoad }
   | { type: "done"; id: number; result: GenerationResult; load: WorkerLoad }
-  | { type: "failed"; id: number | null; error: WorkerError }
+  | { type: "failed"; id: number | null; error: ThreadError }
   | { type: "closed" };
 
-const port = parentPort!;
-const post = (m: FromWorker) => port.postMessage(m);
-const describeError = (e: unknown): WorkerError => isUserError(e)
-  ? { message: e.message, userError: true, code: e.code }
-  : { message: (e as Error)?.message ?? String(e), userError: false, stack: (e as Error)?.stack };
-
-const data = workerData as ServeWorkerData;
+const parent = parentThread<ToWorker, FromWorker>();
+const post = parent.post;
+const data = parent.data as ServeWorkerData;
 let session: ModelSession | undefined;
 try {
   session = await ModelSession.open(data.dir, data.session);
 } catch (e) {
-  post({ type: "failed", id: null, error: describeError(e) });
+  post({ type: "failed", id: null, error: toThreadError(e) });
 }
 
 if (session) {
   const model = session;
   const batcher = new Batcher(model, data.batching);
   const cancels = new Map<number, AbortController>();
-  port.on("message", (m: ToWorker) => {
+  parent.onMessage((m) => {
     if (m.type === "generate") {
       const cancel = new AbortController();
       cancels.set(m.id, cancel);
@@ -67,14 +55,14 @@ if (session) {
       const seq = new Sequence(m.request, model.tokenizer, model.tokenizer.eosTokenId, model.config.max_position_embeddings, onText);
       batcher.submit(seq, cancel.signal).then(
         (result) => post({ type: "done", id: m.id, result, load: batcher.load }),
-        (e: unknown) => post({ type: "failed", id: m.id, error: describeError(e) }),
+        (e: unknown) => post({ type: "failed", id: m.id, error: toThreadError(e) }),
       ).finally(() => cancels.delete(m.id));
     } else if (m.type === "cancel") {
       cancels.get(m.id)?.abort();
     } else {
       void batcher.idle().then(() => model.close()).then(() => {
         post({ type: "closed" });
-        port.close();
+        parent.close();
       });
     }
   });

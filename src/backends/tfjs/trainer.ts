@@ -1,4 +1,4 @@
-import { mkdir, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Batcher } from "../../data/batcher.js";
@@ -6,6 +6,7 @@ import { readConversations } from "../../data/read.js";
 import { prepareSequences } from "../../data/sequences.js";
 import { Checkpoint } from "../../model/checkpoint.js";
 import { UserError } from "../../model/errors.js";
+import { makeDir } from "../../model/make-dir.js";
 import { loraConfig, readAdapter, writeAdapter } from "../../model/peft.js";
 import { Rng } from "../../model/random.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
@@ -25,7 +26,7 @@ import { checkResumable, loadTrainerState, saveTrainerState, type LogEntry, type
 /** The final adapter goes to `outDir/adapter`; checkpoints to `outDir/checkpoint-N`. */
 export const FINAL_ADAPTER_DIR = "adapter";
 
-/** An output dir that holds files is another run's, unless this job resumes from a checkpoint. */
+/** An output dir that holds files is another run's, unless this job resumes from a checkpoint; it is created here. */
 async function checkOutDir(job: TrainingJob): Promise<void> {
   const entries = await readdir(job.outDir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return [] as string[];
@@ -35,6 +36,8 @@ async function checkOutDir(job: TrainingJob): Promise<void> {
   if (entries.length > 0 && !job.resumeFrom) {
     throw new UserError(`outDir ${job.outDir} already holds another run (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}): choose an empty directory, or resume from one of its checkpoints`, "CONFLICT");
   }
+  // made now, so that a directory that cannot be made (no permission, /proc) fails before the model loads
+  await makeDir(job.outDir);
 }
 
 export function makeOptimizer(hp: TrainingHyperparameters, sizes: number[]): Optimizer {
@@ -48,7 +51,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /**
  * Fine-tune LoRA adapters on a frozen (NF4 or full-precision) Phi: every user mistake is found before the model
  * loads; metrics every `loggingSteps`, a checkpoint every `saveSteps` and at the end; `signal` stops the run before
- * its next micro-batch, keeping the last checkpoint.
+ * its next micro-batch, keeping the last checkpoint. A step whose loss (or gradient norm) is not finite is logged and
+ * ends the run with a UserError ("loss is not finite (NaN) at step N").
  */
 export async function train(job: TrainingJob, events: TrainingEvents, signal: AbortSignal, info: BackendInfo): Promise<TrainingResult> {
   const started = performance.now();
@@ -120,7 +124,6 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       lastSavedStep = step;
     };
     const peft = loraConfig({ ...hp, baseModel: job.modelDir });
-    await mkdir(job.outDir, { recursive: true });
 
     const runStart = performance.now();
     const startStep = step;
@@ -153,7 +156,9 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       step++;
       window = { sum: window.sum + stepLoss, count: window.count + 1 };
       total = { sum: total.sum + stepLoss, count: total.count + 1 };
-      if (step % hp.loggingSteps === 0 || step === maxSteps) {
+      const diverged = !Number.isFinite(stepLoss) || !Number.isFinite(gradNorm);
+      // a step whose loss is not finite is logged whatever loggingSteps says, then the run stops (see below)
+      if (step % hp.loggingSteps === 0 || step === maxSteps || diverged) {
         const seconds = (performance.now() - windowStart) / 1000;
         const entry: LogEntry = { step, loss: mean(window), grad_norm: gradNorm, learning_rate: learningRateAt(hp, step, maxSteps), epoch: batcher.epoch };
         history = [...history, entry];
@@ -162,6 +167,8 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
         windowTokens = 0;
         windowStart = performance.now();
       }
+      // NaN spreads to every LoRA weight through the update: each later step, and the adapter, would be NaN too
+      if (diverged) throw new UserError(notFinite(stepLoss, gradNorm, step));
       if (step % hp.saveSteps === 0) await save();
     }
 
@@ -188,6 +195,11 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
     model?.dispose();
     await ckpt.close();
   }
+}
+
+function notFinite(loss: number, gradNorm: number, step: number): string {
+  const what = Number.isFinite(loss) ? `the gradient norm is not finite (${gradNorm})` : `loss is not finite (${loss})`;
+  return `${what} at step ${step}: training stopped; check the base model's weights (NaN or Inf) and the learning rate`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { createBackends } from "../../backends/registry.js";
 import { startApiServer } from "../../server/app.js";
 import { loadConfig } from "../../services/config.js";
 import { startServices } from "../../services/start.js";
-import { action, num } from "../action.js";
+import { action, int } from "../action.js";
 
 interface ServeFlags {
   port?: number;
@@ -18,7 +18,7 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description("run the GraphQL API (HTTP and WebSocket on /graphql) with an in-process job worker")
-    .option("--port <n>", "port (env TUNEGRAPH_PORT, default 4000; 0 = any free port)", num("--port"))
+    .option("--port <n>", "port (env TUNEGRAPH_PORT, default 4000; 0 = any free port)", int("--port", 0, 65535))
     .option("--host <addr>", "address to listen on (env TUNEGRAPH_HOST, default 127.0.0.1)")
     .option("--data-dir <dir>", "data directory (env TUNEGRAPH_DATA_DIR, default ./.data)")
     .option("--no-worker", "do not run training and merge jobs in this process (run `tunegraph worker` elsewhere)")

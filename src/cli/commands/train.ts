@@ -62,15 +62,19 @@ export function registerTrain(program: Command): void {
         initAdapterDir: flags.initAdapter, resumeFrom: flags.resume,
       };
       const abort = new AbortController();
-      // first Ctrl-C: stop after the current step, keeping the last checkpoint; second: exit now
-      const onSigint = () => {
-        process.stderr.write("\nstopping after this step (Ctrl-C again to quit now)\n");
+      // first Ctrl-C or SIGTERM: stop after the current step, keeping the last checkpoint; a second one: exit now
+      const stopper = (signal: "SIGINT" | "SIGTERM", code: number) => () => {
+        process.stderr.write(`\n${signal}: stopping after this step (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again to quit now)\n`);
         abort.abort();
-        process.once("SIGINT", () => process.exit(130));
+        process.exitCode = code; // stopped, not finished: a supervisor sees the signal's code
+        process.once(signal, () => process.exit(code));
       };
+      const onSigint = stopper("SIGINT", 130), onSigterm = stopper("SIGTERM", 143);
       process.once("SIGINT", onSigint);
+      process.once("SIGTERM", onSigterm);
       const backend = await trainingBackend();
-      const result = await backend.train(job, flags.json ? jsonEvents() : progressEvents(), abort.signal).finally(() => process.off("SIGINT", onSigint));
+      const result = await backend.train(job, flags.json ? jsonEvents() : progressEvents(), abort.signal)
+        .finally(() => (process.off("SIGINT", onSigint), process.off("SIGTERM", onSigterm)));
       if (flags.json) {
         process.stdout.write(JSON.stringify({ type: "summary", status: result.status, adapterDir: result.adapterDir, ...result.summary }) + "\n");
         return;

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { createBackends } from "../../backends/registry.js";
 import { loadConfig } from "../../services/config.js";
 import { startServices } from "../../services/start.js";
-import { action, num } from "../action.js";
+import { action, int } from "../action.js";
 
 interface WorkerFlags {
   concurrency?: number;
@@ -14,7 +14,7 @@ export function registerWorker(program: Command): void {
   program
     .command("worker")
     .description("run training and merge jobs from the shared database (any number of workers, on any machine)")
-    .option("--concurrency <n>", "training jobs at once in this process (env TUNEGRAPH_TRAINING_CONCURRENCY, default 1)", num("--concurrency"))
+    .option("--concurrency <n>", "training jobs at once in this process (env TUNEGRAPH_TRAINING_CONCURRENCY, default 1)", int("--concurrency", 1, 1024))
     .option("--data-dir <dir>", "data directory (env TUNEGRAPH_DATA_DIR, default ./.data)")
     .action(
       action(async (flags: WorkerFlags) => {

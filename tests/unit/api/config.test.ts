@@ -28,7 +28,8 @@ describe("configuration from the environment", () => {
   });
 
   it("names the variable that is not a valid number", () => {
-    expect(() => loadConfig({ TUNEGRAPH_PORT: "http" })).toThrow('TUNEGRAPH_PORT must be an integer >= 0, got "http"');
+    expect(() => loadConfig({ TUNEGRAPH_PORT: "http" })).toThrow('TUNEGRAPH_PORT must be an integer from 0 to 65535, got "http"');
+    expect(() => loadConfig({ TUNEGRAPH_PORT: "99999" })).toThrow('TUNEGRAPH_PORT must be an integer from 0 to 65535, got "99999"');
     expect(() => loadConfig({ TUNEGRAPH_MAX_DEPTH: "0" })).toThrow(/TUNEGRAPH_MAX_DEPTH must be an integer >= 1/);
   });
 });

@@ -1,9 +1,10 @@
-import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
+import { open, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parameterCount } from "../../../model/config.js";
 import type { Precision } from "../../types.js";
 import { ExternalSink, GraphBuilder, inlineSink } from "./graph.js";
 import { buildPhiGraph, INT4_ACCURACY_LEVEL, INT4_BLOCK_SIZE, type KvCacheType, type WeightSource } from "./phi-graph.js";
+import { makeDir } from "../../../model/make-dir.js";
 
 export const MODEL_FILE = "model.onnx";
 export const DATA_FILE = "model.onnx_data";
@@ -41,7 +42,7 @@ export function estimateBytes(src: WeightSource, precision: Precision, blockSize
 
 /** Write `dir/model.onnx` (and `dir/model.onnx_data` for big models) for the Phi weights in `src`. */
 export async function writeOnnxModel(src: WeightSource, dir: string, opts: OnnxWriteOptions): Promise<OnnxWriteResult> {
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const modelPath = path.join(dir, MODEL_FILE);
   const dataPath = path.join(dir, DATA_FILE);
   await rm(dataPath, { force: true });
