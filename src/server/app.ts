@@ -39,6 +39,8 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // the CLI stops everything in order on a signal (cli/shutdown.ts); Apollo's own handler would re-raise it mid-way
+    stopOnTerminationSignals: false,
     // the pipeline's token limit again, for Apollo's own parse of the admitted source
     parseOptions: { maxTokens: config.limits.maxTokens },
     // no cache of parsed documents: it would replace the stand-in of a refused request (plugins/pipeline.ts), and

@@ -1,5 +1,8 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { vi } from "vitest";
+import { packageRoot } from "../../src/db/package-root.js";
 
 /** What one in-process `tunegraph` run printed, and the code it exited with (null when it returned normally). */
 export interface CliResult {
@@ -42,4 +45,11 @@ export function cliRunner(...registers: ((program: Command) => void)[]): (args: 
     }
     return { out, err, code };
   };
+}
+
+/** The compiled CLI (`bin/tunegraph.js` runs dist/), built first: for tests that need a real process and its signals. */
+export function builtCli(): string {
+  const root = packageRoot();
+  execFileSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "ignore" });
+  return path.join(root, "bin", "tunegraph.js");
 }

@@ -5,6 +5,7 @@ import { startApiServer } from "../../server/app.js";
 import { loadConfig } from "../../services/config.js";
 import { startServices } from "../../services/start.js";
 import { action, int } from "../action.js";
+import { stopOnSignal } from "../shutdown.js";
 
 interface ServeFlags {
   port?: number;
@@ -38,13 +39,10 @@ export function registerServe(program: Command): void {
           throw err;
         });
         process.stdout.write(`tunegraph: GraphQL API at ${server.url} (subscriptions: ${server.url.replace(/^http/, "ws")})\n`);
-        const stop = async () => {
+        stopOnSignal(log, async () => {
           await server.close();
           await services.close();
-          process.exit(0);
-        };
-        process.once("SIGINT", () => void stop());
-        process.once("SIGTERM", () => void stop());
+        });
       }),
     );
 }

@@ -4,6 +4,7 @@ import { createBackends } from "../../backends/registry.js";
 import { loadConfig } from "../../services/config.js";
 import { startServices } from "../../services/start.js";
 import { action, int } from "../action.js";
+import { stopOnSignal } from "../shutdown.js";
 
 interface WorkerFlags {
   concurrency?: number;
@@ -24,12 +25,7 @@ export function registerWorker(program: Command): void {
         const backends = createBackends({ onnx: { maxNewTokens: config.limits.maxNewTokens } });
         const services = await startServices(config, backends, { worker: true, demo: false, log });
         process.stdout.write(`tunegraph: worker ${process.pid} waiting for jobs (${config.trainingConcurrency} training at once)\n`);
-        const stop = async () => {
-          await services.close();
-          process.exit(0);
-        };
-        process.once("SIGINT", () => void stop());
-        process.once("SIGTERM", () => void stop());
+        stopOnSignal(log, services.close);
       }),
     );
 }

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFile as writeFileAsync, mkdir, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -6,8 +6,7 @@ import { registerInitModel } from "../../../src/cli/commands/init-model.js";
 import { registerServe } from "../../../src/cli/commands/serve.js";
 import { registerTrain } from "../../../src/cli/commands/train.js";
 import { registerWorker } from "../../../src/cli/commands/worker.js";
-import { packageRoot } from "../../../src/db/package-root.js";
-import { cliRunner } from "../../helpers/cli.js";
+import { builtCli, cliRunner } from "../../helpers/cli.js";
 import { fixture } from "./fixtures.js";
 
 // Issue 11, item 12: each of these printed a stack trace (or hung); now one line `tunegraph: ...` and exit 1.
@@ -75,9 +74,7 @@ describe("CLI user mistakes: one line, exit 1", () => {
 
 describe("tunegraph train as a process", () => {
   it("stops after the current step on SIGTERM, keeping its last checkpoint, and exits 143", async () => {
-    const root = packageRoot();
-    execFileSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "ignore" });
-    const child = spawn(process.execPath, [path.join(root, "bin", "tunegraph.js"), ...train(path.join(f.root, "long"), "--max-steps", "100000", "--save-steps", "1", "--json")],
+    const child = spawn(process.execPath, [builtCli(), ...train(path.join(f.root, "long"), "--max-steps", "100000", "--save-steps", "1", "--json")],
       { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     child.stderr.on("data", (d) => (err += d));
