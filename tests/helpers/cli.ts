@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { vi } from "vitest";
@@ -47,9 +46,7 @@ export function cliRunner(...registers: ((program: Command) => void)[]): (args: 
   };
 }
 
-/** The compiled CLI (`bin/tunegraph.js` runs dist/), built first: for tests that need a real process and its signals. */
+/** The compiled CLI (`bin/tunegraph.js` runs dist/, built by tests/global-setup.ts): for tests that need a real process. */
 export function builtCli(): string {
-  const root = packageRoot();
-  execFileSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "ignore" });
-  return path.join(root, "bin", "tunegraph.js");
+  return path.join(packageRoot(), "bin", "tunegraph.js");
 }

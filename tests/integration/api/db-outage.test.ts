@@ -115,7 +115,12 @@ describe("PostgreSQL stopped and restarted under the server", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await checkpointsOnDisk()).toBeGreaterThanOrEqual(before + 1);
+    // what a load balancer sees meanwhile: alive, not ready
+    const probe = (p: string) => fetch(api.url.replace(/\/graphql$/, p)).then((r) => r.status);
+    expect(await probe("/livez")).toBe(200);
+    expect(await probe("/readyz")).toBe(503);
     await db.start();
+    await until("ready again", async () => (await probe("/readyz")) === 200, 30_000);
     const done = await ended(id);
     expect(done.status).toBe("SUCCEEDED");
     // nothing lost: every metric and every checkpoint the trainer reported is stored

@@ -1,15 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { packageRoot } from "../../../src/db/package-root.js";
+import { builtCli } from "../../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "./test-db.js";
 
 // Real processes from the built CLI: two API servers (no worker in them) and a separate worker, one database.
-const root = packageRoot();
 const PROGRESS = "subscription ($id: ID!) { trainingProgress(runId: $id) { kind status metric { step } checkpoint { step } } }";
 
 interface Event {
@@ -35,7 +34,7 @@ describe("API processes and workers across processes", () => {
 
   /** Start `tunegraph <args>` and wait for its first stdout line. */
   function start(args: string[]): Promise<{ child: ChildProcess; line: string }> {
-    const child = spawn(process.execPath, [path.join(root, "bin", "tunegraph.js"), ...args], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [builtCli(), ...args], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
@@ -87,7 +86,6 @@ describe("API processes and workers across processes", () => {
   }
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "ignore" });
     db = await createTestDatabase();
     dataDir = await mkdtemp(path.join(os.tmpdir(), "tg-"));
     await chmod(dataDir, 0o755);

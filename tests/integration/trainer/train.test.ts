@@ -66,7 +66,13 @@ describe("trainer on a tiny Phi", () => {
     expect(resumed.result.summary.trainLoss).toBe(full.result.summary.trainLoss);
     const a = await readAdapter(path.join(full.outDir, "adapter"));
     const b = await readAdapter(path.join(resumed.outDir, "adapter"));
-    a.weights.forEach((w, i) => expect(Buffer.from(b.weights[i].A.buffer).equals(Buffer.from(w.A.buffer))).toBe(true));
+    expect(b.weights.map((w) => w.module)).toEqual(a.weights.map((w) => w.module));
+    a.weights.forEach((w, i) => {
+      expect(Buffer.from(b.weights[i].A.buffer).equals(Buffer.from(w.A.buffer))).toBe(true);
+      expect(Buffer.from(b.weights[i].B.buffer).equals(Buffer.from(w.B.buffer))).toBe(true);
+    });
+    // B starts at zero: equal B that had not moved would prove nothing
+    expect(a.weights.every((w) => w.B.some((x) => x !== 0))).toBe(true);
   });
 
   it.each([false, true])("holds the same number of tensors and bytes after step 3 as after step 30 (gradient checkpointing %s)", async (gradientCheckpointing) => {

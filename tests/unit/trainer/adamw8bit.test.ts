@@ -23,8 +23,9 @@ describe("AdamW8bit (bitsandbytes blockwise 8-bit states)", () => {
   it("quantized moments round-trip within the dynamic map's resolution, and track 32-bit AdamW", () => {
     const rng = new Rng(1);
     const n = 8192;
-    const p8 = randn(n, rng);
-    const p32 = p8.slice();
+    const p0 = randn(n, rng);
+    const p8 = p0.slice();
+    const p32 = p0.slice();
     const o8 = new AdamW8bit([n], opts);
     const o32 = new AdamW([n], opts);
     for (let k = 0; k < 5; k++) {
@@ -48,10 +49,16 @@ describe("AdamW8bit (bitsandbytes blockwise 8-bit states)", () => {
     let wrongSign = 0;
     for (let i = 0; i < n; i++) if (m[i] * m32[i] < 0) wrongSign++;
     expect(wrongSign).toBeLessThan(n * 0.01);
-    let moved = 0, diff = 0;
-    for (let i = 0; i < n; i++) { moved += Math.abs(p32[i] - p8[i]); diff = Math.max(diff, Math.abs(p32[i] - p8[i])); }
-    expect(diff).toBeLessThan(1e-3); // at most a fraction of the 5 * lr the parameters moved
-    expect(moved).toBeGreaterThan(0);
+    // both moved the parameters by about 5 steps of lr, and the 8-bit one's moves stay within a fifth of that of the 32-bit one's
+    let moved8 = 0, moved32 = 0, diff = 0;
+    for (let i = 0; i < n; i++) {
+      moved8 = Math.max(moved8, Math.abs(p8[i] - p0[i]));
+      moved32 = Math.max(moved32, Math.abs(p32[i] - p0[i]));
+      diff = Math.max(diff, Math.abs(p32[i] - p8[i]));
+    }
+    expect(moved32).toBeGreaterThan(4e-3);
+    expect(moved8).toBeGreaterThan(4e-3);
+    expect(diff).toBeLessThan(0.2 * 5e-3);
   });
 
   it("saved state restores to the same next update, bit for bit", () => {
