@@ -26,7 +26,7 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown, log:
   if (original instanceof LimitError) return withCode(formatted, original.code, original.message);
   if (isUniqueViolation(original)) return withCode(formatted, "CONFLICT", "already exists (a name or key is taken)");
   const code = formatted.extensions?.code;
-  if (typeof code === "string" && PASS_THROUGH.has(code)) return stripStack(formatted);
+  if (typeof code === "string" && PASS_THROUGH.has(code)) return withCoercionField(stripStack(formatted));
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {
     return withCode(formatted, "BAD_REQUEST", formatted.message);
   }
@@ -44,6 +44,15 @@ function withCode(f: GraphQLFormattedError, code: string, message: string, field
 function stripStack(f: GraphQLFormattedError): GraphQLFormattedError {
   const { stacktrace: _s, http: _h, ...extensions } = f.extensions ?? {};
   return { ...f, extensions };
+}
+
+// graphql-js names the input path of a variable that failed coercion only in its message
+const COERCION_PATH = /^Variable "\$\w+" got invalid value .* at "([\w.[\]]+)"/;
+
+/** A variable's coercion error with its input path in `extensions.field`, as a UserError's: clients never parse messages. */
+function withCoercionField(f: GraphQLFormattedError): GraphQLFormattedError {
+  const field = f.extensions?.code === "BAD_USER_INPUT" && f.extensions.field === undefined ? COERCION_PATH.exec(f.message)?.[1] : undefined;
+  return field === undefined ? f : { ...f, extensions: { ...f.extensions, field } };
 }
 
 /** Prisma's P2002: two requests raced for the same unique name. */

@@ -48,11 +48,9 @@ interface GraphQLErrorJson {
 
 function toApiError(e: GraphQLErrorJson): ApiError {
   const code = e.extensions?.code ?? "INTERNAL_SERVER_ERROR";
-  // the server's UserErrors carry their input path; graphql-js' variable coercion errors only say it in words:
-  // `Variable "$input" got invalid value 0 at "input.hyperparameters.r"`
-  const at = e.extensions?.field ?? /at "([\w.[\]]+)"/.exec(e.message)?.[1];
   if (code === "UNAUTHENTICATED") report("unauthenticated", e.message);
-  return new ApiError(e.message, code, at);
+  // the input path a mistake is about (`input.hyperparameters.r`), for UserErrors and coercion errors alike
+  return new ApiError(e.message, code, e.extensions?.field);
 }
 
 /** One query or mutation over HTTP POST. */

@@ -121,6 +121,10 @@ describe("GraphQL API over HTTP and WebSocket", () => {
     expect(code(noModel)).toBe("NOT_FOUND");
     const wrongType = await start(", hyperparameters: { r: \"eight\" }");
     expect(code(wrongType)).toBe("GRAPHQL_VALIDATION_FAILED");
+    // the same mistake in a variable fails coercion: its input path is in extensions.field too
+    const wrongVariable = await api.gql("mutation ($input: StartTrainingInput!) { startTraining(input: $input) { id } }",
+      { input: { baseModelId: modelId, datasetId, hyperparameters: { r: "eight" } } }, auth);
+    expect(wrongVariable.errors![0]!.extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.hyperparameters.r" });
     const dupName = await api.gql("mutation { initModel(preset: \"tiny\", name: \"demo-tiny\") { id } }", {}, auth);
     expect(code(dupName)).toBe("CONFLICT");
     const badPreset = await api.gql("mutation { initModel(preset: \"phi-9\", name: \"m9\") { id } }", {}, auth);
