@@ -171,6 +171,7 @@ export class TrainingProgressEvent {
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => TrainingMetric, { nullable: true }) metric!: TrainingMetric | null;
   @Field(() => [TrainingMetric], { nullable: true, description: "STATE: the metrics so far (the last 100)" }) metrics!: TrainingMetric[] | null;
+  @Field(() => [TrainingLog], { nullable: true, description: "STATE: the log lines so far (the last 100)" }) logs!: TrainingLog[] | null;
   @Field(() => Checkpoint, { nullable: true }) checkpoint!: Checkpoint | null;
   @Field(() => TrainingLog, { nullable: true }) log!: TrainingLog | null;
   @Field(() => GraphQLDateTime) at!: Date;

@@ -84,6 +84,7 @@ export async function cancelTraining(ctx: ServiceContext, id: string): Promise<T
   if (run.status !== "RUNNING") throw new UserError(`training run ${id} is ${run.status}: only QUEUED or RUNNING runs can be cancelled`, "CONFLICT");
   const updated = await ctx.prisma.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
   await ctx.hub.publish({ type: "cancel", runId: id });
+  await publishStatus(ctx, updated); // CANCELLING: the worker stops after its current step
   return updated;
 }
 

@@ -1,10 +1,10 @@
 // The GraphQL documents the page sends, and the shapes it reads back (the public schema of src/schema/).
 import type { TrainingHyperparameters, TrainingMetric } from "../../src/backends/types.js";
 
-export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
+export type RunStatus = "QUEUED" | "RUNNING" | "CANCELLING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
 export type MergeStatus = "QUEUED" | "RUNNING" | "READY" | "FAILED";
 export type Precision = "FP32" | "INT4";
-export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING"];
+export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING", "CANCELLING"];
 
 export type Metric = TrainingMetric;
 export interface Log {
@@ -75,6 +75,7 @@ export interface ProgressEvent {
   error: string | null;
   metric: Metric | null;
   metrics: Metric[] | null;
+  logs: Log[] | null;
   checkpoint: CheckpointRow | null;
   log: Log | null;
 }
@@ -126,7 +127,7 @@ export const PROGRESS = `subscription Progress($runId: ID!) {
   trainingProgress(runId: $runId) {
     kind status currentStep maxSteps error
     metric { ${METRIC} } metrics { ${METRIC} }
-    checkpoint { id step path createdAt } log { level message at }
+    checkpoint { id step path createdAt } log { level message at } logs { level message at }
   }
 }`;
 export interface ProgressData {

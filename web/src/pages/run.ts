@@ -155,6 +155,10 @@ export const mountRun: Page = (root, _params, id) => {
           run.latestLoss = e.metric.loss;
         }
         if (e.checkpoint) addCheckpoint(e.checkpoint);
+        if (e.logs) {
+          clear(logs);
+          e.logs.forEach(addLog);
+        }
         if (e.log) addLog(e.log);
         drawHead();
         // a new status brings fields the event does not carry (engine and device once started, summary, adapter)
