@@ -68,6 +68,7 @@ export class TrainingSummary {
 @ObjectType()
 export class TrainingRun {
   @Field(() => ID) id!: string;
+  @Field(() => String, { nullable: true, description: "the name given at startTraining (not unique)" }) name!: string | null;
   @Field(() => RunStatus) status!: RunStatus;
   @Field(() => TrainingHyperparametersType) hyperparameters!: TrainingHyperparametersType;
   @Field(() => DataOptionsType) data!: DataOptionsType;

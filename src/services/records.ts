@@ -25,6 +25,7 @@ export interface DatasetRecord {
 
 export interface RunRecord {
   id: string;
+  name: string | null;
   status: RunStatusName;
   /** a cancel was asked for; the run shows as CANCELLING while it is still RUNNING */
   cancelRequested: boolean;

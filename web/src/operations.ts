@@ -24,6 +24,7 @@ export interface Named {
 }
 export interface RunRow {
   id: string;
+  name: string | null;
   status: RunStatus;
   baseModel: Named;
   dataset: Named;
@@ -98,7 +99,7 @@ const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond";
 const HYPERPARAMETERS = `r loraAlpha loraDropout targetModules useRslora batchSize gradientAccumulationSteps learningRate maxSteps
   epochs optim weightDecay adamBeta1 adamBeta2 adamEpsilon scheduler warmupSteps warmupRatio maxGradNorm maxSeqLength packing
   completionOnly seed loggingSteps saveSteps quant gradientCheckpointing`;
-const RUN_ROW = "id status baseModel { id name } dataset { id name } currentStep maxSteps latestLoss createdAt";
+const RUN_ROW = "id name status baseModel { id name } dataset { id name } currentStep maxSteps latestLoss createdAt";
 const MERGED = "id precision status path sizeBytes error adapter { id name }";
 
 export const RUNS = `query Runs($first: Int, $after: String) {

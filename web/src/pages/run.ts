@@ -42,7 +42,7 @@ export const mountRun: Page = (root, _params, id) => {
     if (!run) return;
     const pct = run.maxSteps > 0 ? Math.min(100, (100 * run.currentStep) / run.maxSteps) : 0;
     clear(head,
-      h("h1", {}, `Run ${run.id.slice(0, 8)} `, statusBadge(run.status)),
+      h("h1", {}, run.name ? `${run.name} ` : `Run ${run.id.slice(0, 8)} `, statusBadge(run.status)),
       h("progress", { max: 100, value: pct, "aria-label": "progress" }),
       h("p", { class: "facts" },
         `step ${run.currentStep} / ${run.maxSteps} · loss ${fmtNumber(run.latestLoss)} · ${run.baseModel.name} on ${run.dataset.name} · `,
