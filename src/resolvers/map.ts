@@ -1,3 +1,4 @@
+import { shownStatus } from "../services/run-status.js";
 import type { MetricPayload } from "../services/events.js";
 import type {
   AdapterRecord,
@@ -41,7 +42,7 @@ export function toDataset(d: DatasetRecord): Dataset {
 export function toRun(r: RunRecord): TrainingRun {
   return Object.assign(new TrainingRun(), {
     ...r,
-    status: r.status as RunStatus,
+    status: shownStatus(r) as RunStatus,
     hyperparameters: r.hyperparameters as TrainingHyperparametersType,
     data: r.dataOptions as DataOptionsType,
     summary: r.summary as TrainingSummary | null,

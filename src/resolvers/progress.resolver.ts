@@ -22,6 +22,7 @@ export class ProgressResolver {
       at: new Date(e.at),
       metric: e.metric ? toMetric(e.metric) : null,
       metrics: e.metrics ? e.metrics.map(toMetric) : null,
+      logs: e.logs ? e.logs.map(toLog) : null,
       checkpoint: e.checkpoint ? toCheckpoint(e.checkpoint) : null,
       log: e.log ? toLog(e.log) : null,
     };

@@ -34,6 +34,7 @@ export class TrainingResolver {
   async startTraining(@Arg("input", () => StartTrainingInput) input: StartTrainingInput, @Ctx() { services }: ApiContext): Promise<TrainingRun> {
     return toRun(
       await startTraining(services, {
+        name: input.name,
         baseModelId: input.baseModelId,
         datasetId: input.datasetId,
         initAdapterId: input.initAdapterId,

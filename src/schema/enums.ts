@@ -3,6 +3,7 @@ import { registerEnumType } from "type-graphql";
 export enum RunStatus {
   QUEUED = "QUEUED",
   RUNNING = "RUNNING",
+  CANCELLING = "CANCELLING",
   SUCCEEDED = "SUCCEEDED",
   FAILED = "FAILED",
   CANCELLED = "CANCELLED",
@@ -36,7 +37,10 @@ export enum ProgressKind {
   LOG = "LOG",
 }
 
-registerEnumType(RunStatus, { name: "RunStatus" });
+registerEnumType(RunStatus, {
+  name: "RunStatus",
+  valuesConfig: { CANCELLING: { description: "RUNNING, and a cancel was asked for: the run stops after its current step" } },
+});
 registerEnumType(MergeStatus, { name: "MergeStatus" });
 registerEnumType(Precision, { name: "Precision", description: "FP32: full-precision ONNX; INT4: 4-bit MatMulNBits weights" });
 registerEnumType(LogLevel, { name: "LogLevel" });

@@ -4,6 +4,7 @@ import { DataOptionsInput, TrainingHyperparametersInput } from "./hyperparameter
 
 @InputType()
 export class StartTrainingInput {
+  @Field(() => String, { nullable: true, description: "a name to show in lists and the dashboard (not unique; at most 200 characters)" }) name?: string;
   @Field(() => ID) baseModelId!: string;
   @Field(() => ID) datasetId!: string;
   @Field(() => ID, { nullable: true, description: "start the LoRA weights from this adapter" }) initAdapterId?: string;

@@ -68,6 +68,7 @@ export class TrainingSummary {
 @ObjectType()
 export class TrainingRun {
   @Field(() => ID) id!: string;
+  @Field(() => String, { nullable: true, description: "the name given at startTraining (not unique)" }) name!: string | null;
   @Field(() => RunStatus) status!: RunStatus;
   @Field(() => TrainingHyperparametersType) hyperparameters!: TrainingHyperparametersType;
   @Field(() => DataOptionsType) data!: DataOptionsType;
@@ -171,6 +172,7 @@ export class TrainingProgressEvent {
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => TrainingMetric, { nullable: true }) metric!: TrainingMetric | null;
   @Field(() => [TrainingMetric], { nullable: true, description: "STATE: the metrics so far (the last 100)" }) metrics!: TrainingMetric[] | null;
+  @Field(() => [TrainingLog], { nullable: true, description: "STATE: the log lines so far (the last 100)" }) logs!: TrainingLog[] | null;
   @Field(() => Checkpoint, { nullable: true }) checkpoint!: Checkpoint | null;
   @Field(() => TrainingLog, { nullable: true }) log!: TrainingLog | null;
   @Field(() => GraphQLDateTime) at!: Date;

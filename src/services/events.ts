@@ -5,7 +5,8 @@ const CHANNEL = "tunegraph_events";
 // NOTIFY payloads are limited to 8000 bytes
 const MAX_MESSAGE = 2000;
 
-export type RunStatusName = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
+/** A run's status as clients see it: the stored one, or CANCELLING for a RUNNING run asked to stop (run-status.ts). */
+export type RunStatusName = "QUEUED" | "RUNNING" | "CANCELLING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
 
 export type MetricPayload = TrainingMetric & { at: string };
 

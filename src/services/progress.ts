@@ -2,10 +2,11 @@ import type { TrainingMetric } from "../generated/prisma/client.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { ServiceContext } from "./context.js";
 import type { HubEvent, MetricPayload, RunStatusName } from "./events.js";
-import { isTerminal } from "./run-status.js";
+import { isTerminal, shownStatus } from "./run-status.js";
 import { getRun } from "./training.js";
 
 const SNAPSHOT_METRICS = 100;
+const SNAPSHOT_LOGS = 100;
 
 type RunEvent = Exclude<HubEvent, { type: "cancel" }>;
 
@@ -21,8 +22,16 @@ export interface ProgressEvent {
   metric: MetricPayload | null;
   /** STATE: the latest metrics so far, oldest first */
   metrics: (TrainingMetric | MetricPayload)[] | null;
+  /** STATE: the latest log lines so far, oldest first (a late subscriber misses none of the recent ones) */
+  logs: LogLine[] | null;
   checkpoint: { id: string; step: number; path: string; createdAt: string } | null;
-  log: { level: string; message: string; at: string } | null;
+  log: LogLine | null;
+}
+
+interface LogLine {
+  level: string;
+  message: string;
+  at: string;
 }
 
 /**
@@ -40,19 +49,23 @@ export async function trainingProgress(ctx: ServiceContext, runId: string): Prom
   return (async function* () {
     try {
       const run = await getRun(ctx, runId);
-      const metrics = (
-        await ctx.prisma.trainingMetric.findMany({ where: { runId }, orderBy: { step: "desc" }, take: SNAPSHOT_METRICS })
-      ).reverse();
+      const [metricRows, logRows] = await Promise.all([
+        ctx.prisma.trainingMetric.findMany({ where: { runId }, orderBy: { step: "desc" }, take: SNAPSHOT_METRICS }),
+        ctx.prisma.trainingLog.findMany({ where: { runId }, orderBy: { id: "desc" }, take: SNAPSHOT_LOGS }),
+      ]);
+      const metrics = metricRows.reverse();
+      const logs = logRows.reverse().map((l) => ({ level: l.level, message: l.message, at: l.at.toISOString() }));
       const state: ProgressEvent = {
         kind: "STATE",
         runId,
-        status: run.status,
+        status: shownStatus(run),
         currentStep: Math.max(run.currentStep, metrics.at(-1)?.step ?? 0),
         maxSteps: run.maxSteps,
         error: run.error,
         at: new Date().toISOString(),
         metric: null,
         metrics,
+        logs,
         checkpoint: null,
         log: null,
       };
@@ -61,9 +74,11 @@ export async function trainingProgress(ctx: ServiceContext, runId: string): Prom
       // events heard while reading the state may repeat what it already holds
       let overlap = queue.length;
       const seenStep = metrics.at(-1)?.step ?? -1;
+      const seenLogs = new Set(logs.map(logKey));
       for await (const e of queue) {
         const replay = overlap-- > 0;
         if (replay && e.type === "metric" && e.metric.step <= seenStep) continue;
+        if (replay && e.type === "log" && seenLogs.has(logKey(e))) continue;
         const event = apply(state, e);
         yield event;
         if (e.type === "status" && isTerminal(e.status)) return;
@@ -75,9 +90,11 @@ export async function trainingProgress(ctx: ServiceContext, runId: string): Prom
   })();
 }
 
+const logKey = (l: LogLine) => `${l.at} ${l.message}`;
+
 /** Fold an event into the running state and return it as a ProgressEvent. */
 function apply(state: ProgressEvent, e: RunEvent): ProgressEvent {
-  const base = { ...state, metric: null, metrics: null, checkpoint: null, log: null };
+  const base = { ...state, metric: null, metrics: null, logs: null, checkpoint: null, log: null };
   switch (e.type) {
     case "status":
       Object.assign(state, { status: e.status, currentStep: e.currentStep, maxSteps: e.maxSteps, error: e.error });

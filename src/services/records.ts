@@ -25,7 +25,10 @@ export interface DatasetRecord {
 
 export interface RunRecord {
   id: string;
+  name: string | null;
   status: RunStatusName;
+  /** a cancel was asked for; the run shows as CANCELLING while it is still RUNNING */
+  cancelRequested: boolean;
   baseModelId: string;
   datasetId: string;
   initAdapterId: string | null;

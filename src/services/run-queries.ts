@@ -1,4 +1,5 @@
 import { UserError } from "../model/errors.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import type { RunStatusName } from "./events.js";
 import { checkPageSize, checkStep, PAGE_LIMITS } from "./paging.js";
@@ -19,11 +20,18 @@ export interface RunPage {
   endCursor: string | null;
 }
 
+/** The stored rows a shown status stands for (run-status.ts: CANCELLING is RUNNING with a cancel asked for). */
+function statusWhere(status: RunStatusName): Prisma.TrainingRunWhereInput {
+  if (status === "CANCELLING") return { status: "RUNNING", cancelRequested: true };
+  if (status === "RUNNING") return { status: "RUNNING", cancelRequested: false };
+  return { status };
+}
+
 /** Newest first; `after` is a page's `endCursor` (keyset: it stays valid when its run is deleted). */
 export async function listRuns(ctx: ServiceContext, filter: RunFilter | null, first: number, after: string | null): Promise<RunPage> {
   checkPageSize("first", first, PAGE_LIMITS.runs);
   const where = {
-    ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
+    ...(filter?.status?.length ? { OR: filter.status.map(statusWhere) } : {}),
     ...(filter?.baseModelId ? { baseModelId: filter.baseModelId } : {}),
   };
   const cursor = after === null ? null : decodeCursor(after);

@@ -1,5 +1,6 @@
 import type { TrainingRun } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
+import type { RunStatusName } from "./events.js";
 
 export const TERMINAL = ["SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED"] as const;
 
@@ -7,12 +8,17 @@ export function isTerminal(status: string): boolean {
   return (TERMINAL as readonly string[]).includes(status);
 }
 
+/** What clients see: a RUNNING run asked to stop is CANCELLING until its worker has saved and ended it. */
+export function shownStatus(run: { status: RunStatusName; cancelRequested: boolean }): RunStatusName {
+  return run.status === "RUNNING" && run.cancelRequested ? "CANCELLING" : run.status;
+}
+
 /** Tell every subscriber (in any process) the run's status now. */
 export function publishStatus(ctx: ServiceContext, run: TrainingRun): Promise<void> {
   return ctx.hub.publish({
     type: "status",
     runId: run.id,
-    status: run.status,
+    status: shownStatus(run),
     currentStep: run.currentStep,
     maxSteps: run.maxSteps,
     error: run.error,

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { DataOptions, TrainingHyperparameters, TrainingJob, TrainingResult } from "../backends/types.js";
+import { endLine } from "../backends/training/log-line.js";
 import { isUserError } from "../model/errors.js";
 import type { ServiceContext } from "./context.js";
 import { isDatabaseUnavailable, retryWhileUnavailable } from "./db-outage.js";
@@ -29,7 +30,6 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
     where: { id: runId },
     include: { baseModel: true, dataset: true, checkpoints: { orderBy: { step: "desc" }, take: 1 } },
   });
-  await publishStatus(ctx, run);
 
   const abort = new AbortController();
   // a run whose metrics cannot be written stops training
@@ -41,11 +41,13 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
   });
   const heartbeat = setInterval(() => void beat(ctx, runId, abort), ctx.config.heartbeatMs);
   let lastCheckpoint: Promise<void> = Promise.resolve();
+  const resumeFrom = resume ? run.checkpoints[0] : undefined;
+  let lastCheckpointStep = resumeFrom?.step ?? null;
 
   try {
-    const resumeFrom = resume ? run.checkpoints[0] : undefined;
-    // steps after the checkpoint will be trained (and logged) again
-    if (resume) await prisma.trainingMetric.deleteMany({ where: { runId, step: { gt: resumeFrom?.step ?? 0 } } });
+    if (resume) await rewind(ctx, recorder, runId, run.currentStep, resumeFrom?.step ?? 0);
+    else recorder.log("INFO", "training started");
+    await publishStatus(ctx, await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }));
     const initAdapter = run.initAdapterId ? await prisma.adapter.findUnique({ where: { id: run.initAdapterId } }) : null;
     const job: TrainingJob = {
       modelDir: run.baseModel.path,
@@ -58,7 +60,6 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
     };
     await confineJobInputs(ctx.config, [job.modelDir, ...(job.initAdapterDir ? [job.initAdapterDir] : [])], [job.dataPath]);
     const backend = await ctx.backends.training();
-    recorder.log("INFO", resumeFrom ? `resuming from checkpoint at step ${resumeFrom.step}` : "training started");
     const result = await backend.train(
       job,
       {
@@ -75,6 +76,7 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
         onMetric: (m) => recorder.metric(m),
         // in order, after the metrics before it (recorder.checkpoint never rejects)
         onCheckpoint: (c) => {
+          lastCheckpointStep = c.step;
           lastCheckpoint = lastCheckpoint.then(() => recorder.checkpoint(c));
         },
         onLog: (level, message) => recorder.log(level === "info" ? "INFO" : level === "warn" ? "WARN" : "ERROR", message),
@@ -82,6 +84,7 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
       abort.signal,
     );
     await lastCheckpoint;
+    recorder.log("INFO", endLine(result, lastCheckpointStep));
     await recorder.flush();
     if (recorder.error) throw recorder.error;
     await retryWhileUnavailable(() => finish(ctx, runId, result), ctx.config.staleAfterMs);
@@ -98,6 +101,20 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
     active.delete(runId);
     ended();
   }
+}
+
+/**
+ * A resumed run goes back to its checkpoint: the steps after it are trained (and logged) again. The LOG line saying so
+ * is written before the status that carries the lower step, so no client sees the step go back unexplained.
+ */
+async function rewind(ctx: ServiceContext, recorder: RunRecorder, runId: string, reached: number, from: number): Promise<void> {
+  const again = reached > from ? `; steps ${from + 1}-${reached} are trained again` : "";
+  recorder.log("INFO", `resuming from ${from > 0 ? `checkpoint at step ${from}` : "the start (no checkpoint was saved)"}${again}`);
+  await recorder.flush();
+  await ctx.prisma.$transaction([
+    ctx.prisma.trainingMetric.deleteMany({ where: { runId, step: { gt: from } } }),
+    ctx.prisma.trainingRun.update({ where: { id: runId }, data: { currentStep: from } }),
+  ]);
 }
 
 /**

@@ -10,7 +10,12 @@ import type { ServiceContext } from "./context.js";
 import { LimitError } from "./errors.js";
 import { publishStatus } from "./run-status.js";
 
+/** The longest run name (a display name: W&B-style, not unique). */
+export const MAX_RUN_NAME = 200;
+
 export interface StartTrainingInput {
+  /** shown in lists and the dashboard; not unique (runs are told apart by id) */
+  name?: string | null;
   baseModelId: string;
   datasetId: string;
   initAdapterId?: string | null;
@@ -31,6 +36,8 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
     if (!adapter) throw fieldError("initAdapterId", `: no adapter ${input.initAdapterId}`, "NOT_FOUND");
     if (adapter.baseModelId !== model.id) throw fieldError("initAdapterId", `: adapter ${adapter.name} belongs to another base model`);
   }
+  const name = input.name?.trim() || null;
+  if (name !== null && name.length > MAX_RUN_NAME) throw fieldError("name", ` is ${name.length} characters long; at most ${MAX_RUN_NAME}`);
   const hp = validateHyperparameters(stripNulls(input.hyperparameters ?? {}), model.config as unknown as PhiConfig);
   const data = validateDataOptions(stripNulls(input.data ?? {}));
   const maxSteps = trainingSteps(hp, dataset.conversationCount); // the worker recounts from the prepared sequences
@@ -42,6 +49,7 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
   const run = await prisma.trainingRun.create({
     data: {
       id,
+      name,
       baseModelId: model.id,
       datasetId: dataset.id,
       initAdapterId: input.initAdapterId ?? null,
@@ -84,6 +92,7 @@ export async function cancelTraining(ctx: ServiceContext, id: string): Promise<T
   if (run.status !== "RUNNING") throw new UserError(`training run ${id} is ${run.status}: only QUEUED or RUNNING runs can be cancelled`, "CONFLICT");
   const updated = await ctx.prisma.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
   await ctx.hub.publish({ type: "cancel", runId: id });
+  await publishStatus(ctx, updated); // CANCELLING: the worker stops after its current step
   return updated;
 }
 

@@ -1,10 +1,10 @@
 // The GraphQL documents the page sends, and the shapes it reads back (the public schema of src/schema/).
 import type { TrainingHyperparameters, TrainingMetric } from "../../src/backends/types.js";
 
-export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
+export type RunStatus = "QUEUED" | "RUNNING" | "CANCELLING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
 export type MergeStatus = "QUEUED" | "RUNNING" | "READY" | "FAILED";
 export type Precision = "FP32" | "INT4";
-export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING"];
+export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING", "CANCELLING"];
 
 export type Metric = TrainingMetric;
 export interface Log {
@@ -24,6 +24,7 @@ export interface Named {
 }
 export interface RunRow {
   id: string;
+  name: string | null;
   status: RunStatus;
   baseModel: Named;
   dataset: Named;
@@ -75,6 +76,7 @@ export interface ProgressEvent {
   error: string | null;
   metric: Metric | null;
   metrics: Metric[] | null;
+  logs: Log[] | null;
   checkpoint: CheckpointRow | null;
   log: Log | null;
 }
@@ -97,7 +99,7 @@ const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond";
 const HYPERPARAMETERS = `r loraAlpha loraDropout targetModules useRslora batchSize gradientAccumulationSteps learningRate maxSteps
   epochs optim weightDecay adamBeta1 adamBeta2 adamEpsilon scheduler warmupSteps warmupRatio maxGradNorm maxSeqLength packing
   completionOnly seed loggingSteps saveSteps quant gradientCheckpointing`;
-const RUN_ROW = "id status baseModel { id name } dataset { id name } currentStep maxSteps latestLoss createdAt";
+const RUN_ROW = "id name status baseModel { id name } dataset { id name } currentStep maxSteps latestLoss createdAt";
 const MERGED = "id precision status path sizeBytes error adapter { id name }";
 
 export const RUNS = `query Runs($first: Int, $after: String) {
@@ -126,7 +128,7 @@ export const PROGRESS = `subscription Progress($runId: ID!) {
   trainingProgress(runId: $runId) {
     kind status currentStep maxSteps error
     metric { ${METRIC} } metrics { ${METRIC} }
-    checkpoint { id step path createdAt } log { level message at }
+    checkpoint { id step path createdAt } log { level message at } logs { level message at }
   }
 }`;
 export interface ProgressData {

@@ -148,15 +148,18 @@ describe("GraphQL API over HTTP and WebSocket", () => {
   });
 
   it("queues runs up to the limit, cancels queued ones at once, and pages through runs", async () => {
-    const start = () =>
-      api.gql<{ startTraining: { id: string; status: string; maxSteps: number; hyperparameters: { r: number; optim: string } } }>(
-        `mutation { startTraining(input: { baseModelId: "${modelId}", datasetId: "${datasetId}", hyperparameters: { maxSteps: 3 } }) { id status maxSteps hyperparameters { r optim } } }`,
+    const start = (name = "") =>
+      api.gql<{ startTraining: { id: string; name: string | null; status: string; maxSteps: number; hyperparameters: { r: number; optim: string } } }>(
+        `mutation { startTraining(input: { ${name} baseModelId: "${modelId}", datasetId: "${datasetId}", hyperparameters: { maxSteps: 3 } }) { id name status maxSteps hyperparameters { r optim } } }`,
         {},
         auth,
       );
-    const a = await start();
-    expect(a.data!.startTraining).toMatchObject({ status: "QUEUED", maxSteps: 3, hyperparameters: { r: 8, optim: "adamw8bit" } });
+    const tooLong = await start(`name: "${"x".repeat(201)}",`);
+    expect(tooLong.errors![0]!.extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.name" });
+    const a = await start('name: "  first try ",');
+    expect(a.data!.startTraining).toMatchObject({ name: "first try", status: "QUEUED", maxSteps: 3, hyperparameters: { r: 8, optim: "adamw8bit" } });
     const b = await start();
+    expect(b.data!.startTraining.name).toBeNull();
     const c = await start();
     expect(code(c)).toBe("LIMIT_EXCEEDED");
 
@@ -180,6 +183,8 @@ describe("GraphQL API over HTTP and WebSocket", () => {
       auth,
     );
     expect(second.data!.trainingRuns.pageInfo.hasNextPage).toBe(false);
+    const named = await api.gql<{ trainingRun: { name: string } }>(`{ trainingRun(id: "${a.data!.startTraining.id}") { name } }`, {}, auth);
+    expect(named.data!.trainingRun.name).toBe("first try");
     const ids = [first.data!.trainingRuns.nodes[0]!.id, second.data!.trainingRuns.nodes[0]!.id].sort();
     expect(ids).toEqual([a.data!.startTraining.id, b.data!.startTraining.id].sort());
 

@@ -74,6 +74,7 @@ export const mountNewRun: Page = (root) => {
 
   const modelSel = h("select", { name: "baseModelId", required: true });
   const dataSel = h("select", { name: "datasetId", required: true });
+  const nameBox = h("input", { type: "text", name: "name", maxlength: 200, placeholder: "optional" });
   const submit = h("button", { type: "submit" }, "Start training");
   const basic = SPECS.filter((s) => !s.advanced).map(control);
   const advanced = SPECS.filter((s) => s.advanced).map(control);
@@ -84,6 +85,7 @@ export const mountNewRun: Page = (root) => {
     h("div", { class: "grid" },
       h("div", { class: "field" }, h("label", {}, "Base model", modelSel)),
       h("div", { class: "field" }, h("label", {}, "Dataset", dataSel)),
+      h("div", { class: "field" }, h("label", {}, "Run name", nameBox)),
       ...basic),
     h("details", {}, h("summary", {}, "All trainer options"), h("div", { class: "grid" }, ...advanced)),
     formError,
@@ -115,7 +117,7 @@ export const mountNewRun: Page = (root) => {
     }
     submit.disabled = true;
     try {
-      const data = await request<StartData>(START, { input: { baseModelId: modelSel.value, datasetId: dataSel.value, hyperparameters: hp } });
+      const data = await request<StartData>(START, { input: { name: nameBox.value.trim() || null, baseModelId: modelSel.value, datasetId: dataSel.value, hyperparameters: hp } });
       location.hash = `#/runs/${encodeURIComponent(data.startTraining.id)}`;
     } catch (err) {
       const apiErr = err as ApiError;

@@ -42,7 +42,7 @@ export const mountRun: Page = (root, _params, id) => {
     if (!run) return;
     const pct = run.maxSteps > 0 ? Math.min(100, (100 * run.currentStep) / run.maxSteps) : 0;
     clear(head,
-      h("h1", {}, `Run ${run.id.slice(0, 8)} `, statusBadge(run.status)),
+      h("h1", {}, run.name ? `${run.name} ` : `Run ${run.id.slice(0, 8)} `, statusBadge(run.status)),
       h("progress", { max: 100, value: pct, "aria-label": "progress" }),
       h("p", { class: "facts" },
         `step ${run.currentStep} / ${run.maxSteps} · loss ${fmtNumber(run.latestLoss)} · ${run.baseModel.name} on ${run.dataset.name} · `,
@@ -155,6 +155,10 @@ export const mountRun: Page = (root, _params, id) => {
           run.latestLoss = e.metric.loss;
         }
         if (e.checkpoint) addCheckpoint(e.checkpoint);
+        if (e.logs) {
+          clear(logs);
+          e.logs.forEach(addLog);
+        }
         if (e.log) addLog(e.log);
         drawHead();
         // a new status brings fields the event does not carry (engine and device once started, summary, adapter)

@@ -22,7 +22,7 @@ export const mountRuns: Page = (root) => {
         h(
           "tr",
           { "data-run": r.id },
-          h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id.slice(0, 8))),
+          h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name ?? r.id.slice(0, 8))),
           h("td", {}, statusBadge(r.status)),
           h("td", {}, r.baseModel.name),
           h("td", { class: "wide" }, r.dataset.name),

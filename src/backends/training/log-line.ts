@@ -1,0 +1,38 @@
+import type { TrainingResult } from "../types.js";
+
+/**
+ * A log record as HF Trainer prints it (`{'loss': 1.2345, 'grad_norm': 0.5, 'learning_rate': 0.0002, 'epoch': 0.5}`):
+ * Python's dict repr, so a line can be read the same way as a Trainer's.
+ */
+export function hfLogLine(record: Record<string, number>): string {
+  return `{${Object.entries(record).map(([k, v]) => `'${k}': ${pythonFloat(v)}`).join(", ")}}`;
+}
+
+/** repr() of a Python float: shortest round-trip digits, exponent form below 1e-4 and from 1e16, "1.0" for whole numbers. */
+function pythonFloat(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  const a = Math.abs(x);
+  if (a !== 0 && (a < 1e-4 || a >= 1e16)) {
+    const [mantissa, exponent] = x.toExponential().split("e") as [string, string];
+    const sign = exponent.startsWith("-") ? "-" : "+";
+    return `${mantissa}e${sign}${exponent.replace(/^[-+]/, "").padStart(2, "0")}`;
+  }
+  const s = String(x);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+/** How a run ended, in one line: the summary HF Trainer prints, or where a cancel stopped and what it kept. */
+export function endLine(result: TrainingResult, lastCheckpointStep: number | null): string {
+  const s = result.summary;
+  if (result.status === "cancelled") {
+    return `cancelled at step ${s.globalStep}; ${lastCheckpointStep === null ? "no checkpoint yet" : `last checkpoint ${lastCheckpointStep}`}`;
+  }
+  return hfLogLine({
+    train_runtime: s.trainRuntime,
+    train_samples_per_second: s.trainSamplesPerSecond,
+    train_steps_per_second: s.trainStepsPerSecond,
+    train_loss: s.trainLoss,
+    epoch: s.epoch,
+  });
+}
