@@ -1,20 +1,11 @@
 import { readdir } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
-import { collect, startTestApi, type TestApi } from "./harness.js";
+import { collect, demoIds, startTestApi, type TestApi, until } from "./harness.js";
 import { startRestartablePostgres, type RestartableDatabase } from "./restartable-db.js";
 
 const STALE_AFTER_MS = 5000;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 // the test's own embedded PostgreSQL, stopped and started again under a running server and its worker
 describe("PostgreSQL stopped and restarted under the server", () => {
@@ -53,9 +44,7 @@ describe("PostgreSQL stopped and restarted under the server", () => {
       db,
       env: { TUNEGRAPH_HEARTBEAT_MS: "200", TUNEGRAPH_STALE_AFTER_MS: String(STALE_AFTER_MS), TUNEGRAPH_METRIC_FLUSH_MS: "100" },
     });
-    const r = await api.gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
-    modelId = r.data!.models[0]!.id;
-    datasetId = r.data!.datasets[0]!.id;
+    ({ modelId, datasetId } = await demoIds(api));
   });
   afterAll(async () => {
     await api?.close();

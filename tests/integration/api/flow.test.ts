@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
-import { collect, startTestApi, type TestApi } from "./harness.js";
+import { collect, demoIds, startTestApi, type TestApi, until } from "./harness.js";
 
 // a few steps on the tiny demo model: enough to see loss events, a checkpoint, an adapter, a merge and a generation
 const HP = "{ maxSteps: 4, batchSize: 2, maxSeqLength: 48, loggingSteps: 1, saveSteps: 2, learningRate: 0.001, optim: \"adamw\" }";
@@ -19,15 +19,6 @@ interface Progress {
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe("the whole flow on the tiny demo model", () => {
   let api: TestApi;
@@ -36,9 +27,7 @@ describe("the whole flow on the tiny demo model", () => {
 
   beforeAll(async () => {
     api = await startTestApi({ backends: createBackends(), worker: true, demo: true });
-    const r = await api.gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
-    modelId = r.data!.models[0]!.id;
-    datasetId = r.data!.datasets[0]!.id;
+    ({ modelId, datasetId } = await demoIds(api));
   });
   afterAll(async () => {
     await api?.close();

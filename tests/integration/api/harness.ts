@@ -102,3 +102,20 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
     );
   });
 }
+
+/** The ids of the demo model and dataset a server with `demo: true` seeded. */
+export async function demoIds(api: TestApi): Promise<{ modelId: string; datasetId: string }> {
+  const r = await api.gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
+  return { modelId: r.data!.models[0]!.id, datasetId: r.data!.datasets[0]!.id };
+}
+
+/** Poll `probe` until it gives a value (not null, undefined or false); fails naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

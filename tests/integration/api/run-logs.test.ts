@@ -1,7 +1,7 @@
 import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
-import { collect, startTestApi, type TestApi } from "./harness.js";
+import { collect, demoIds, startTestApi, type TestApi } from "./harness.js";
 
 // Every LOG of a run reaches every subscriber, early or late; cancel, summary and resume are LOG lines too
 const PROGRESS = `subscription ($id: ID!) {
@@ -26,9 +26,7 @@ describe("a run's log lines over the subscription", () => {
 
   beforeAll(async () => {
     api = await startTestApi({ backends: createBackends(), worker: true, demo: true });
-    const r = await api.gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
-    modelId = r.data!.models[0]!.id;
-    datasetId = r.data!.datasets[0]!.id;
+    ({ modelId, datasetId } = await demoIds(api));
   });
   afterAll(async () => {
     await api?.close();

@@ -3,7 +3,7 @@ import { DEFAULT_HYPERPARAMETERS, flagOf, HYPERPARAMETERS } from "../../../src/b
 import { registerTrain } from "../../../src/cli/commands/train.js";
 import { DATA_OPTIONS } from "../../../src/data/options.js";
 import { cliRunner } from "../../helpers/cli.js";
-import { noBackends, startTestApi, type TestApi } from "./harness.js";
+import { demoIds, noBackends, startTestApi, type TestApi } from "./harness.js";
 
 // The training spec is the one source: every entry is a GraphQL input and output field with its default in the
 // description, a `train` flag with the same default in its help, and the API and CLI fill the same defaults.
@@ -30,9 +30,7 @@ describe("the training spec drives the API, the CLI and the defaults", () => {
 
   beforeAll(async () => {
     api = await startTestApi({ backends: noBackends, demo: true });
-    const r = await api.gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
-    modelId = r.data!.models[0]!.id;
-    datasetId = r.data!.datasets[0]!.id;
+    ({ modelId, datasetId } = await demoIds(api));
   });
   afterAll(async () => {
     await api?.close();
