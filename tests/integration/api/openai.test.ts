@@ -40,7 +40,7 @@ describe("the /v1 API with the openai client", () => {
   const auth = { authorization: `Bearer ${KEY}` };
 
   beforeAll(async () => {
-    api = await startTestApi({ backends: createBackends(), worker: true, demo: true, env: { TUNEGRAPH_API_KEY: KEY, TUNEGRAPH_FILE_LIMIT: "20000" } });
+    api = await startTestApi({ backends: createBackends(), worker: true, demo: true, env: { TUNEGRAPH_API_KEY: KEY, TUNEGRAPH_FILE_LIMIT: "20000", TUNEGRAPH_MAX_ACTIVE_RUNS: "1" } });
     client = new OpenAI({ apiKey: KEY, baseURL: api.url.replace(/\/graphql$/, "/v1"), maxRetries: 0 });
   });
   afterAll(async () => {
@@ -253,6 +253,10 @@ describe("the /v1 API with the openai client", () => {
 
     // jobs page with after/limit, newest first
     const second = await client.fineTuning.jobs.create({ model, training_file: file.id, tunegraph: { hyperparameters: { maxSteps: 100000, maxSeqLength: 32 } } } as never);
+    // the same limits as GraphQL: one active run here (TUNEGRAPH_MAX_ACTIVE_RUNS), so a third job is a 429
+    const limited = await client.fineTuning.jobs.create({ model: "demo-tiny", training_file: file.id }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((limited as Error).message).toMatch(/the limit is 1/);
     const page1 = await client.fineTuning.jobs.list({ limit: 1 });
     expect(page1.data.map((j) => j.id)).toEqual([second.id]);
     expect(page1.has_more).toBe(true);
