@@ -1,10 +1,9 @@
-import { getFineTuned, isFineTunedName } from "../../services/fine-tuned.js";
+import { fineTunedName, getFineTuned, isFineTunedName } from "../../services/fine-tuned.js";
 import { getModel, findModel } from "../../services/models.js";
 import { checkpointsOfRuns, cursorAfterRun, listRuns, logsOfRuns, metricsOfRuns } from "../../services/run-queries.js";
 import type { RunRecord } from "../../services/records.js";
 import { PAGE_LIMITS } from "../../services/paging.js";
 import { cancelTraining, getRun, resumeTraining, startTraining } from "../../services/training.js";
-import { fineTunedName } from "../../services/fine-tuned.js";
 import { badParam, OpenAIError, toOpenAIError } from "./errors.js";
 import { datasetIdOf } from "./files.js";
 import { jobEvents } from "./job-events.js";

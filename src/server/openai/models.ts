@@ -1,4 +1,4 @@
-import { listMergedModels, listModels, getMergedModel } from "../../services/catalog.js";
+import { listMergedModels, listModels, mergedModelsById } from "../../services/catalog.js";
 import { getFineTuned, isFineTunedName, listFineTuned } from "../../services/fine-tuned.js";
 import { findModel } from "../../services/models.js";
 import { OpenAIError } from "./errors.js";
@@ -35,7 +35,7 @@ async function describe({ services }: RouteDeps, id: string): Promise<object> {
   }
   const base = await findModel(services, id);
   if (base) return model(base.name, base.createdAt, "tunegraph", null);
-  const merged = await getMergedModel(services, id).catch(() => null);
+  const [merged] = await mergedModelsById(services, [id]);
   if (merged?.status === "READY") return model(merged.id, merged.createdAt, "user", (await findModel(services, merged.baseModelId))?.name ?? null);
   throw new OpenAIError(404, `The model '${id}' does not exist`, "model", "model_not_found");
 }

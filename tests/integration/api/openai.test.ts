@@ -135,6 +135,26 @@ describe("the /v1 API with the openai client", () => {
     expect(again.data!.generations[0]).toEqual({ id: chunks[0]!.id.slice("chatcmpl-".length), text });
   });
 
+  it("a client that goes away mid-stream cancels its generation (stored as cancelled)", async () => {
+    const abort = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: "demo-tiny", messages: [{ role: "user", content: "Tell me a long story." }], max_tokens: 500, stream: true },
+      { signal: abort.signal },
+    );
+    let chunks = 0;
+    // the client ends the iteration quietly once its own signal aborts
+    for await (const _ of stream) {
+      chunks++;
+      abort.abort();
+    }
+    expect(chunks).toBe(1);
+    const row = await until("the cancelled generation", async () => {
+      const g = await api.gql<{ generations: { id: string; finishReason: string; completionTokens: number }[] }>("{ generations(last: 1) { id finishReason completionTokens } }", {}, auth);
+      return g.data!.generations[0]?.finishReason === "cancelled" ? g.data!.generations[0] : null;
+    }, 20_000);
+    expect(row.completionTokens).toBeLessThan(500);
+  });
+
   it("text completions: the prompt as given, OpenAI's default of 16 tokens", async () => {
     const res = await client.completions.create({ model: "demo-tiny", prompt: "Hello", temperature: 0 });
     expect(res).toMatchObject({ object: "text_completion", model: "demo-tiny", choices: [{ index: 0, text: expect.any(String), logprobs: null }] });
