@@ -12,7 +12,7 @@ import { readMultipart } from "./upload.js";
 // OpenAI's fields.
 
 const PURPOSE = "fine-tune";
-export const FILE_PREFIX = "file-";
+const FILE_PREFIX = "file-";
 export const fileId = (datasetId: string): string => withPrefix(FILE_PREFIX, datasetId);
 export const datasetIdOf = (fileId: string): string => withoutPrefix(FILE_PREFIX, fileId);
 

@@ -10,7 +10,7 @@ import { unixSeconds, withoutPrefix, withPrefix } from "./route.js";
 // batch_size → batchSize, learning_rate_multiplier × the reference learning rate → learningRate); every other trainer
 // option goes in the extension field `tunegraph: { hyperparameters: {...}, data: {...} }`, in the spec's own names.
 
-export const JOB_PREFIX = "ftjob-";
+const JOB_PREFIX = "ftjob-";
 export const jobId = (runId: string): string => withPrefix(JOB_PREFIX, runId);
 export const runIdOf = (id: string): string => withoutPrefix(JOB_PREFIX, id);
 

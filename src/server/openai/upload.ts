@@ -62,6 +62,10 @@ export function readMultipart<T>(
       finish();
     });
     parser.on("close", finish);
+    // a client gone mid-upload: the parser fails, which ends the file stream, whose partial file is removed
+    req.on("close", () => {
+      if (!req.complete) parser.destroy(new Error("the client closed the connection during the upload"));
+    });
     req.pipe(parser);
   });
 }

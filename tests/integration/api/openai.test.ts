@@ -1,3 +1,6 @@
+import { request } from "node:http";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
@@ -193,6 +196,20 @@ describe("the /v1 API with the openai client", () => {
     const extra = await client.files.create({ file: await toFile(Buffer.from(jsonl(CHAT_ROWS)), "extra.jsonl"), purpose: "fine-tune" });
     expect(await client.files.delete(extra.id)).toEqual({ id: extra.id, object: "file", deleted: true });
     await expect(client.files.retrieve(extra.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+
+    // a client that goes away halfway through an upload leaves no file and no dataset behind
+    const stored = async () => (await readdir(path.join(api.dataDir, "files"))).sort();
+    const before = await stored();
+    expect(before).toHaveLength(1);
+    const boundary = "tgboundary";
+    const req = request(`${client.baseURL}/files`, { method: "POST", headers: { ...auth, "content-type": `multipart/form-data; boundary=${boundary}` } });
+    req.on("error", () => undefined);
+    req.write(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="half.jsonl"\r\ncontent-type: application/octet-stream\r\n\r\n`);
+    req.write(jsonl(CHAT_ROWS));
+    await until("the partial upload on disk", async () => ((await stored()).length > before.length ? true : null), 10_000);
+    req.destroy();
+    await until("the partial upload removed", async () => ((await stored()).join() === before.join() ? true : null), 10_000);
+    expect((await client.files.list()).data).toHaveLength(listed.data.length);
   });
 
   it("a fine-tuning job on the demo model: events to succeeded, checkpoints, then chat with ft:demo-tiny:<suffix>", async () => {
