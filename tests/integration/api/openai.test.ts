@@ -82,6 +82,7 @@ describe("the /v1 API with the openai client", () => {
     await bad({ frequency_penalty: 0.5 }, "frequency_penalty", /not supported/);
     await bad({ best_of: 2 }, "best_of", /Unrecognized request argument supplied: best_of/);
     await bad({ stop: ["a", "b", "c", "d", "e"] }, "stop", /up to 4/);
+    await bad({ messages: [{ role: "user", content: "a\u0000b" }] }, "messages[0].content", /contains a NUL character/);
 
     // a body over TUNEGRAPH_BODY_LIMIT (1 MB by default) is a 413 in OpenAI's shape
     const big = await fetch(`${client.baseURL}/chat/completions`, {

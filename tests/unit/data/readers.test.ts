@@ -269,4 +269,14 @@ describe.skipIf(!existsSync(sample))("the real OASST1 sample (en-validation.json
       }
     }
   });
+
+  it("written as chat rows (OpenAI's fine-tuning format), reads back as the same conversations", async () => {
+    const best = await readConversations(sample);
+    const role = { prompter: "user", assistant: "assistant" } as const;
+    const rows = best.examples.map((e) => ({ messages: e.kind === "conversation" ? e.turns.map((t) => ({ role: role[t.role], content: t.text })) : [] }));
+    const chat = await readConversations(await tmp.write("oasst-chat.jsonl", jsonl(rows)));
+    expect(chat.format).toBe("chat-messages");
+    expect(chat.counts).toEqual({ rows: best.examples.length, conversations: best.examples.length, skipped: {} });
+    expect(chat.examples).toEqual(best.examples);
+  });
 });
