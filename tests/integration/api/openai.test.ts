@@ -253,6 +253,14 @@ describe("the /v1 API with the openai client", () => {
     });
     expect(done).toMatchObject({ status: "succeeded", fine_tuned_model: "ft:demo-tiny:concise", error: null, finished_at: expect.any(Number) });
 
+    // the same run, seen through GraphQL
+    const run = await api.gql<{ trainingRun: object }>(
+      `{ trainingRun(id: "${(done as unknown as { tunegraph: { run_id: string } }).tunegraph.run_id}") { status suffix fineTunedModel currentStep validationDataset { filename format } } }`,
+      {},
+      auth,
+    );
+    expect(run.data!.trainingRun).toEqual({ status: "SUCCEEDED", suffix: "concise", fineTunedModel: "ft:demo-tiny:concise", currentStep: 4, validationDataset: { filename: "train.jsonl", format: "chat-messages" } });
+
     const events = [];
     for await (const e of client.fineTuning.jobs.listEvents(created.id, { limit: 3 })) events.push(e);
     expect(events[0]).toMatchObject({ type: "message", message: "The job has successfully completed" });
