@@ -65,16 +65,17 @@ function underPrefix(f: string, names: ParamNames): string | undefined {
   return hit ? hit[1] + f.slice(hit[0].length) : undefined;
 }
 
+/** A plain message: each of our names in it becomes theirs; `param` is its field's name, else the first name in it. */
 function rename(message: string, field: string | undefined, names: ParamNames): [string, string | null] {
-  let param: string | null = field ?? null;
+  let param: string | null = field === undefined ? null : (names[field] ?? field);
   let out = message;
   for (const [ours, theirs] of Object.entries(names)) {
-    const re = new RegExp(`\\b${ours}\\b`, "g");
+    if (ours.endsWith(".")) continue;
+    const re = new RegExp(`\\b${ours.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "g");
     if (!re.test(out)) continue;
     out = out.replace(re, theirs);
-    if (param === null || param === ours || param.endsWith(`.${ours}`)) param = theirs;
+    param ??= theirs;
   }
-  if (param !== null && names[param.slice(param.lastIndexOf(".") + 1)]) param = names[param.slice(param.lastIndexOf(".") + 1)]!;
   return [out, param];
 }
 

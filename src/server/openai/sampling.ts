@@ -6,6 +6,8 @@ import { optBoolean, optNumber, optObject, optString, reqString, type Body } fro
 export const SAMPLING_PARAMS = [
   "model", "max_tokens", "temperature", "top_p", "stop", "seed", "n", "stream", "stream_options", "user",
   "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+  // tunegraph's extension: keep the end of a prompt longer than the context instead of refusing it
+  "truncate",
 ] as const;
 
 /** How the generation service's fields are named on this face (its messages are renamed to these). */
@@ -50,6 +52,7 @@ export function readSampling(body: Body, maxTokens: number | undefined): Samplin
     stop: readStop(body),
     ...(maxTokens !== undefined ? { maxNewTokens: maxTokens } : {}),
     ...(seed !== undefined ? { seed } : {}),
+    ...(optBoolean(body, "truncate") ? { truncate: true } : {}),
   };
   return { input, model, stream, includeUsage };
 }

@@ -83,6 +83,11 @@ describe("the /v1 API with the openai client", () => {
     await bad({ best_of: 2 }, "best_of", /Unrecognized request argument supplied: best_of/);
     await bad({ stop: ["a", "b", "c", "d", "e"] }, "stop", /up to 4/);
     await bad({ messages: [{ role: "user", content: "a\u0000b" }] }, "messages[0].content", /contains a NUL character/);
+    // longer than the tiny model's 512-token context: refused naming the prompt, or its end kept with `truncate`
+    const long = [{ role: "user", content: "word ".repeat(600) }];
+    await bad({ messages: long }, "prompt", /prompt is \d+ tokens, the model's context is 512: shorten it or set truncate/);
+    const kept = await client.chat.completions.create({ model: "demo-tiny", messages: long, max_tokens: 2, truncate: true } as never);
+    expect(kept.usage!.prompt_tokens).toBe(510);
 
     // a body over TUNEGRAPH_BODY_LIMIT (1 MB by default) is a 413 in OpenAI's shape
     const big = await fetch(`${client.baseURL}/chat/completions`, {
