@@ -9,6 +9,8 @@ import { mergeAdapter } from "./merges.js";
 
 const PREFIX = "ft:";
 const MERGE_POLL_MS = 250;
+// requests of one process that arrive together for a model with no merge yet start one merge, not one each
+const choosing = new Map<string, Promise<{ id: string; ready: boolean }>>();
 
 export interface FineTunedModel {
   name: string;
@@ -72,13 +74,13 @@ export async function getFineTuned(ctx: ServiceContext, name: string): Promise<F
  */
 export async function servingMergedModel(ctx: ServiceContext, name: string, signal?: AbortSignal): Promise<string> {
   const model = await getFineTuned(ctx, name);
-  const merges = await ctx.prisma.mergedModel.findMany({
-    where: { adapterId: model.adapterId, status: { in: ["READY", "QUEUED", "RUNNING"] } },
-    orderBy: [{ status: "asc" }, { createdAt: "asc" }],
-  });
-  const ready = merges.find((m) => m.status === "READY");
-  if (ready) return ready.id;
-  const id = merges[0]?.id ?? (await mergeAdapter(ctx, model.adapterId, "FP32")).id;
+  let pending = choosing.get(model.adapterId);
+  if (!pending) {
+    pending = chooseMerge(ctx, model.adapterId).finally(() => choosing.delete(model.adapterId));
+    choosing.set(model.adapterId, pending);
+  }
+  const { id, ready } = await pending;
+  if (ready) return id;
   ctx.log.info({ model: name, mergedModelId: id }, "serving a fine-tuned model: waiting for its merge");
   for (;;) {
     const m = await ctx.prisma.mergedModel.findUniqueOrThrow({ where: { id } });
@@ -86,4 +88,15 @@ export async function servingMergedModel(ctx: ServiceContext, name: string, sign
     if (m.status === "FAILED") throw new UserError(`model: merging ${name} for serving failed: ${m.error ?? "no error recorded"}`, { code: "CONFLICT", field: "model" });
     await sleep(MERGE_POLL_MS, undefined, { signal });
   }
+}
+
+/** A READY merge of the adapter, else one under way, else a new one (fp32). */
+async function chooseMerge(ctx: ServiceContext, adapterId: string): Promise<{ id: string; ready: boolean }> {
+  const merges = await ctx.prisma.mergedModel.findMany({
+    where: { adapterId, status: { in: ["READY", "QUEUED", "RUNNING"] } },
+    orderBy: { createdAt: "asc" },
+  });
+  const ready = merges.find((m) => m.status === "READY");
+  if (ready) return { id: ready.id, ready: true };
+  return { id: merges[0]?.id ?? (await mergeAdapter(ctx, adapterId, "FP32")).id, ready: false };
 }

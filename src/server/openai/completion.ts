@@ -52,9 +52,10 @@ export async function complete(
 
   if (!sampling.stream) {
     const g = await generate(ctx, input, undefined, abort.signal).catch((err: unknown) => {
+      if (abort.signal.aborted) return null; // the client is gone: nobody to answer
       throw toOpenAIError(err, log, names);
     });
-    res.json({ id, object: shape.object, created, model: sampling.model, choices: [shape.choice(g.text, finishReason(g.finishReason))], usage: usageOf(g) });
+    if (g) res.json({ id, object: shape.object, created, model: sampling.model, choices: [shape.choice(g.text, finishReason(g.finishReason))], usage: usageOf(g) });
     return;
   }
 
@@ -70,6 +71,7 @@ export async function complete(
   try {
     g = await generate(ctx, input, onText, abort.signal);
   } catch (err) {
+    if (abort.signal.aborted) return void res.end();
     const e = toOpenAIError(err, log, names);
     if (!events.open) throw e;
     // the stream has begun: the error is its last record, as OpenAI sends it

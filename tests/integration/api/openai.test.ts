@@ -287,7 +287,10 @@ describe("the /v1 API with the openai client", () => {
     const model = "ft:demo-tiny:concise";
     expect((await client.models.list()).data.map((m) => m.id)).toContain(model);
     expect(await client.models.retrieve(model)).toMatchObject({ id: model, parent: "demo-tiny", owned_by: "user" });
-    const reply = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Say hello." }], max_tokens: 4, temperature: 0 });
+    // two first requests at once: one merge for both
+    const ask = () => client.chat.completions.create({ model, messages: [{ role: "user", content: "Say hello." }], max_tokens: 4, temperature: 0 });
+    const [reply, twin] = await Promise.all([ask(), ask()]);
+    expect(twin.choices[0]!.message.content).toBe(reply.choices[0]!.message.content);
     expect(reply.model).toBe(model);
     expect(reply.usage!.completion_tokens).toBeGreaterThan(0);
     const stream = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Say hello." }], max_tokens: 4, temperature: 0, stream: true });
@@ -295,11 +298,11 @@ describe("the /v1 API with the openai client", () => {
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe(reply.choices[0]!.message.content);
     const stored = await api.gql<{ generations: { model: { __typename: string } }[]; mergedModels: { id: string; status: string }[] }>(
-      "{ generations(last: 2) { model { __typename } } mergedModels { id status } }",
+      "{ generations(last: 3) { model { __typename } } mergedModels { id status } }",
       {},
       auth,
     );
-    expect(stored.data!.generations).toEqual([{ model: { __typename: "MergedModel" } }, { model: { __typename: "MergedModel" } }]);
+    expect(stored.data!.generations).toEqual(Array(3).fill({ model: { __typename: "MergedModel" } }));
     expect(stored.data!.mergedModels).toEqual([{ id: expect.any(String), status: "READY" }]); // one merge, reused
 
     // jobs page with after/limit, newest first
