@@ -2,8 +2,9 @@
  * `npm run bench:api [-- --quick]`: the API's own cost.
  *  - p50/p99 latency of a trivial query (`{ models { id } }`, over HTTP) while a training run is going in the same
  *    process (target p99 < 50 ms: the trainer's worker thread leaves the event loop free);
- *  - `generate` through the API (HTTP, GraphQL, storing the Generation) against the engine's own generate on the same
- *    exported model, in tokens/s, and their ratio.
+ *  - one chat request through GraphQL `generate` and through the OpenAI-compatible /v1/chat/completions (HTTP, each
+ *    storing the Generation) against the engine's own generate on the same exported model, interleaved: tokens/s,
+ *    ratios to the engine, and the latency each API adds per request.
  * Uses the embedded PostgreSQL (or DATABASE_URL) and the demo model in a temporary data directory.
  * Prints tables; writes bench/results/api-<date>[-quick].json and prints the results as JSON on its last line.
  */
@@ -74,30 +75,55 @@ try {
     [latency.p50Ms, latency.p99Ms, latency.maxMs, String(latency.trainingSteps), "< 50 ms"],
   ]);
 
-  // 2. generate through the API against the engine (the base model's fp32 export, made by the first API call)
-  const request = `{ generate(input: { modelId: "${modelId}", prompt: "${PROMPT}", maxNewTokens: ${NEW_TOKENS} }) { completionTokens } }`;
-  await gql(request);
-  let apiTokens = 0;
-  const apiStart = performance.now();
-  for (let i = 0; i < GENERATIONS; i++) apiTokens += (await gql<{ generate: { completionTokens: number } }>(request)).generate.completionTokens;
-  const apiSeconds = (performance.now() - apiStart) / 1000;
+  // 2. the same chat request three ways, interleaved round by round: the engine directly, GraphQL `generate`, and
+  // /v1/chat/completions (each API call stores a Generation); the base model's fp32 export is made by the warm-up
+  const messages = [{ role: "user" as const, content: PROMPT }];
+  const graphqlRequest = `{ generate(input: { modelId: "${modelId}", messages: [{ role: "user", content: "${PROMPT}" }], maxNewTokens: ${NEW_TOKENS} }) { completionTokens } }`;
+  const chat = async (): Promise<number> => {
+    const res = await fetch(server.url.replace(/\/graphql$/, "/v1/chat/completions"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: modelId, messages, max_tokens: NEW_TOKENS, temperature: 0 }),
+    });
+    const body = (await res.json()) as { usage?: { completion_tokens: number }; error?: { message: string } };
+    if (!body.usage) throw new Error(`/v1/chat/completions: ${body.error?.message ?? res.status}`);
+    return body.usage.completion_tokens;
+  };
+  await gql(graphqlRequest);
+  await chat();
   const engine = await (await backends.inference()).load(path.join(dataDir, "exports", modelId));
-  let engineTokens = 0;
-  const engineStart = performance.now();
-  for (let i = 0; i < GENERATIONS; i++) engineTokens += (await engine.generate({ prompt: PROMPT, maxNewTokens: NEW_TOKENS })).completionTokens;
-  const engineSeconds = (performance.now() - engineStart) / 1000;
+  const paths = {
+    engine: async () => (await engine.generate({ messages, maxNewTokens: NEW_TOKENS })).completionTokens,
+    graphql: async () => (await gql<{ generate: { completionTokens: number } }>(graphqlRequest)).generate.completionTokens,
+    openai: chat,
+  };
+  const totals = { engine: { tokens: 0, ms: 0 }, graphql: { tokens: 0, ms: 0 }, openai: { tokens: 0, ms: 0 } };
+  for (let i = 0; i < GENERATIONS; i++) {
+    for (const [name, run] of Object.entries(paths) as [keyof typeof paths, () => Promise<number>][]) {
+      const t = performance.now();
+      totals[name].tokens += await run();
+      totals[name].ms += performance.now() - t;
+    }
+  }
+  const tps = (p: keyof typeof totals) => totals[p].tokens / (totals[p].ms / 1000);
+  const perRequest = (p: keyof typeof totals) => totals[p].ms / GENERATIONS;
   const generate = {
     generations: GENERATIONS,
     newTokens: NEW_TOKENS,
-    apiTokensPerSecond: apiTokens / apiSeconds,
-    engineTokensPerSecond: engineTokens / engineSeconds,
-    ratio: apiTokens / apiSeconds / (engineTokens / engineSeconds),
+    apiTokensPerSecond: tps("graphql"),
+    openaiTokensPerSecond: tps("openai"),
+    engineTokensPerSecond: tps("engine"),
+    ratio: tps("graphql") / tps("engine"),
+    openaiRatio: tps("openai") / tps("engine"),
+    engineMsPerRequest: perRequest("engine"),
+    graphqlAddedMs: perRequest("graphql") - perRequest("engine"),
+    openaiAddedMs: perRequest("openai") - perRequest("engine"),
   };
 
-  printTable(`generate, tiny demo model, ${GENERATIONS} x ${NEW_TOKENS} tokens, greedy`, ["path", "tokens/s"], [
-    ["API (HTTP + GraphQL + stored)", generate.apiTokensPerSecond],
-    ["engine (LoadedModel.generate)", generate.engineTokensPerSecond],
-    ["ratio API / engine", generate.ratio],
+  printTable(`one chat request, tiny demo model, ${GENERATIONS} x ${NEW_TOKENS} tokens, greedy, interleaved`, ["path", "tokens/s", "ratio to engine", "ms / request", "added ms / request"], [
+    ["engine (LoadedModel.generate)", generate.engineTokensPerSecond, 1, generate.engineMsPerRequest, 0],
+    ["GraphQL generate (HTTP, stored)", generate.apiTokensPerSecond, generate.ratio, perRequest("graphql"), generate.graphqlAddedMs],
+    ["/v1/chat/completions (HTTP, stored)", generate.openaiTokensPerSecond, generate.openaiRatio, perRequest("openai"), generate.openaiAddedMs],
   ]);
   const results = { quick, latency, generate };
   const file = await writeResults(`api-${new Date().toISOString().slice(0, 10)}${quick ? "-quick" : ""}`, results);

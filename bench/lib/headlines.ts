@@ -114,4 +114,8 @@ export const HEADLINES: Headline[] = [
   { section: "api", measure: "generate through the API", unit: "tok/s", value: api("generate.apiTokensPerSecond") },
   { section: "api", measure: "generate on the engine directly", unit: "tok/s", value: api("generate.engineTokensPerSecond") },
   { section: "api", measure: "API / engine", unit: "ratio", value: api("generate.ratio") },
+  { section: "api", measure: "chat completions through /v1", unit: "tok/s", value: api("generate.openaiTokensPerSecond") },
+  { section: "api", measure: "/v1 / engine", unit: "ratio", value: api("generate.openaiRatio") },
+  { section: "api", measure: "latency /v1 adds per request", unit: "ms", value: api("generate.openaiAddedMs") },
+  { section: "api", measure: "latency GraphQL adds per request", unit: "ms", value: api("generate.graphqlAddedMs") },
 ];

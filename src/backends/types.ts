@@ -23,7 +23,7 @@ import type { TrainingHyperparameters } from "./training/spec.js";
 
 export interface TrainingJob {
   modelDir: string; // an HF Phi checkpoint directory
-  dataPath: string; // any of the four conversation forms
+  dataPath: string; // any of the five conversation forms
   outDir: string; // receives checkpoint-N/ dirs and the final adapter
   hyperparameters: TrainingHyperparameters;
   data: DataOptions;

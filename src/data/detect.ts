@@ -9,9 +9,10 @@ export function detectFormat(value: unknown, where: string): DataFormat {
     if (typeof row.prompt === "object" && row.prompt !== null) return "oasst-trees";
     if ("message_id" in row && "role" in row) return "oasst-messages";
     if (typeof row.text === "string") return "guanaco";
+    if (Array.isArray(row.messages)) return "chat-messages";
   }
   throw new UserError(
     `${where}: unknown data format; expected OASST message rows (message_id, parent_id, role, text), ` +
-      `exported trees (message_tree_id, prompt), guanaco text rows (text) or tokenized rows (input_ids, labels)`,
+      `exported trees (message_tree_id, prompt), guanaco text rows (text), chat rows (messages: [{role, content}]) or tokenized rows (input_ids, labels)`,
   );
 }

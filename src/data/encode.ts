@@ -33,8 +33,9 @@ export function encodeConversation(
   turns: { role: "prompter" | "assistant"; text: string }[],
   tokenizer: TextTokenizer,
   completionOnly: boolean,
+  system?: string,
 ): TokenizedExample {
-  const { segments } = renderTraining(turns);
+  const { segments } = renderTraining(turns, system);
   const endsWithEos = segments.at(-1)?.text === EOS_TEXT;
   const body = endsWithEos ? segments.slice(0, -1) : segments;
   const text = body.map((s) => s.text).join("");
@@ -64,5 +65,5 @@ export function encodeExample(example: Example, tokenizer: TextTokenizer, comple
     const { inputIds, labels, attentionMask } = example;
     return attentionMask ? { inputIds, labels, attentionMask } : { inputIds, labels };
   }
-  return encodeConversation(example.turns, tokenizer, completionOnly);
+  return encodeConversation(example.turns, tokenizer, completionOnly, example.system);
 }

@@ -1,4 +1,4 @@
-/** The conversation data layer: readers for the four OASST forms, tokenization, batching. */
+/** The conversation data layer: readers for the five conversation forms, tokenization, batching. */
 export { readConversations } from "./read.js";
 export { splitGuanaco } from "./guanaco.js";
 export { encodeConversation, encodeExample, IGNORE_INDEX, type TextTokenizer, type TokenizedExample } from "./encode.js";

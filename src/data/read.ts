@@ -1,5 +1,6 @@
 import { UserError } from "../model/errors.js";
 import { detectFormat } from "./detect.js";
+import { readChatRows } from "./chat-messages.js";
 import { readGuanacoRows } from "./guanaco.js";
 import { readMessageRows } from "./oasst-messages.js";
 import { readTreeRows } from "./oasst-trees.js";
@@ -24,8 +25,8 @@ async function* prepend(first: Row, rest: AsyncGenerator<Row>): AsyncGenerator<R
 }
 
 /**
- * Read a conversation file in any of the four forms (auto-detected from its first row): OASST message rows,
- * exported OASST trees, guanaco text rows, tokenized rows. Counts what was read and what was skipped, and why.
+ * Read a conversation file in any of the five forms (auto-detected from its first row): OASST message rows,
+ * exported OASST trees, guanaco text rows, chat rows (`messages`), tokenized rows. Counts what was read and what was skipped, and why.
  */
 export async function readConversations(file: string, options: Partial<DataOptions> = {}): Promise<ReadResult> {
   const opts = validateDataOptions(options);
@@ -39,6 +40,7 @@ export async function readConversations(file: string, options: Partial<DataOptio
     format === "oasst-messages" ? await readMessageRows(all, opts, skipped)
     : format === "oasst-trees" ? await readTreeRows(all, opts, skipped)
     : format === "guanaco" ? await readGuanacoRows(all, skipped)
+    : format === "chat-messages" ? await readChatRows(all, skipped)
     : await readTokenizedRows(all, skipped);
   if (read.examples.length === 0) {
     const why = Object.entries(skipped).map(([k, n]) => `${k} ${n}`).join(", ") || "nothing usable";

@@ -12,10 +12,10 @@ export interface Turn {
 
 /** A conversation to render with the chat template, or a row that is already tokenized. */
 export type Example =
-  | { kind: "conversation"; turns: Turn[] }
+  | { kind: "conversation"; turns: Turn[]; /** system text, before the turns (chat rows) */ system?: string }
   | { kind: "tokens"; inputIds: number[]; labels: number[]; attentionMask?: number[] };
 
-export type DataFormat = "oasst-messages" | "oasst-trees" | "guanaco" | "tokenized";
+export type DataFormat = "oasst-messages" | "oasst-trees" | "guanaco" | "chat-messages" | "tokenized";
 
 export interface ReadCounts {
   /** JSON rows read (lines of a .jsonl file, elements of a .json array). */
@@ -25,7 +25,8 @@ export interface ReadCounts {
   /**
    * What was left out, by reason. OASST forms count messages (`deleted`, `synthetic`, `failed_review`, `language`,
    * `empty_text`, `orphan`, `duplicate_id`, `root_not_prompter`, `below_skipped` for the replies under a skipped one)
-   * and trees (`no_reply`); guanaco and tokenized forms count rows.
+   * and trees (`no_reply`); guanaco, chat and tokenized forms count rows (chat: also `unsupported_role`,
+   * `not_alternating`).
    */
   skipped: Record<string, number>;
 }

@@ -29,10 +29,12 @@ export interface TemplateSegment {
 /**
  * A conversation as training text. Segments concatenate to `text`; the marker `### Assistant:` belongs to the
  * untrained prompt side and the space after it starts the trained reply (BPE tokenizes it with the reply's first word).
+ * `system` (chat rows' system messages) goes first, as in `renderPrompt`.
  */
-export function renderTraining(turns: TemplateTurn[]): { text: string; segments: TemplateSegment[] } {
+export function renderTraining(turns: TemplateTurn[], system?: string): { text: string; segments: TemplateSegment[] } {
   const segments: TemplateSegment[] = [];
-  let prompt = "";
+  // as renderPrompt puts system messages: their text, then a newline, before the first turn (never trained on)
+  let prompt = system ? `${system.trim()}\n` : "";
   for (const turn of turns) {
     if (turn.role === "prompter") {
       prompt += `${HUMAN_MARKER} ${turn.text.trim()}`;

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { isUserError, UserError } from "../model/errors.js";
+import { fineTunedName } from "../services/fine-tuned.js";
 import { loadExisting } from "../services/loaders.js";
 import { listRuns } from "../services/run-queries.js";
 import { cancelTraining, deleteTrainingRun, getRun, resumeTraining, startTraining } from "../services/training.js";
@@ -69,6 +70,17 @@ export class TrainingResolver {
   @FieldResolver(() => Dataset)
   async dataset(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Dataset> {
     return toDataset(await loadExisting(loaders.dataset, run.datasetId, "dataset"));
+  }
+
+  @FieldResolver(() => Dataset, { nullable: true, description: "held-out conversations (/v1's validation_file): stored for the trainer's evaluation" })
+  async validationDataset(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Dataset | null> {
+    return run.validationDatasetId ? toDataset(await loadExisting(loaders.dataset, run.validationDatasetId, "dataset")) : null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "the model /v1 serves once SUCCEEDED: ft:<base model name>:<suffix or run id>" })
+  async fineTunedModel(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<string | null> {
+    if (run.status !== "SUCCEEDED") return null;
+    return fineTunedName((await loadExisting(loaders.model, run.baseModelId, "base model")).name, run);
   }
 
   @FieldResolver(() => [TrainingMetric], { description: "in step order; `last` keeps the latest ones" })

@@ -25,6 +25,7 @@ export class Dataset {
   @Field() format!: string;
   @Field(() => Int) conversationCount!: number;
   @Field(() => GraphQLJSONObject, { description: "rows or messages left out, by reason" }) skipped!: Record<string, number>;
+  @Field(() => String, { nullable: true, description: "the uploaded file's own name (/v1/files)" }) filename!: string | null;
   @Field(() => GraphQLDateTime) createdAt!: Date;
 }
 
@@ -86,8 +87,10 @@ export class TrainingRun {
   @Field(() => GraphQLDateTime, { nullable: true }) startedAt!: Date | null;
   @Field(() => GraphQLDateTime, { nullable: true }) finishedAt!: Date | null;
   @Field(() => GraphQLDateTime) updatedAt!: Date;
+  @Field(() => String, { nullable: true, description: "ends the fine-tuned model's name (/v1): ft:<base model name>:<suffix or run id>" }) suffix!: string | null;
   baseModelId!: string;
   datasetId!: string;
+  validationDatasetId!: string | null;
   initAdapterId!: string | null;
 }
 

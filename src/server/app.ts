@@ -14,6 +14,7 @@ import { jsonErrors, notFound } from "./http-errors.js";
 import { RequestPipeline } from "./pipeline.js";
 import { loggingPlugin } from "./plugins/logging.js";
 import { pipelinePlugin } from "./plugins/pipeline.js";
+import { OPENAI_PATH, openaiRouter } from "./openai/index.js";
 import { mountProbes } from "./probes.js";
 import { apiSchema } from "./schema.js";
 import { mountWeb } from "./static.js";
@@ -28,7 +29,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Apollo (HTTP) and graphql-ws (WebSocket) on one port and path, over the given services. */
+/** Apollo (HTTP) and graphql-ws (WebSocket) on one port and path, and the OpenAI-compatible /v1 routes, over the given services. */
 export async function startApiServer(services: ServiceContext, log: Logger): Promise<ApiServer> {
   const { config } = services;
   const schema = await apiSchema();
@@ -61,6 +62,7 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
       context: async ({ req }) => apiContext(services, keyMatches(config.apiKey, presentedKey(req.headers.authorization))),
     }),
   );
+  app.use(OPENAI_PATH, openaiRouter(services, log));
   mountProbes(app, schema, services);
   mountWeb(app);
   app.use(notFound);

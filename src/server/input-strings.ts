@@ -5,7 +5,8 @@ import { requestError } from "./request-error.js";
 const NUL = "\u0000";
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function fault(s: string): string | null {
+/** What makes a string unstorable, in words; null when it is fine. */
+export function fault(s: string): string | null {
   if (s.includes(NUL)) return "a NUL character (U+0000)";
   if (LONE_SURROGATE.test(s)) return "an unpaired UTF-16 surrogate";
   return null;

@@ -33,6 +33,8 @@ export interface Limits {
   maxAliases: number;
   maxDirectives: number;
   bodyBytes: number;
+  /** an uploaded file (/v1/files) */
+  fileBytes: number;
   maxNewTokens: number;
   /** QUEUED + RUNNING training runs accepted at once */
   maxActiveRuns: number;
@@ -60,6 +62,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
       maxAliases: int(env, "TUNEGRAPH_MAX_ALIASES", 30, 0),
       maxDirectives: int(env, "TUNEGRAPH_MAX_DIRECTIVES", 20, 0),
       bodyBytes: int(env, "TUNEGRAPH_BODY_LIMIT", 1_000_000, 1),
+      fileBytes: int(env, "TUNEGRAPH_FILE_LIMIT", 512 * 1024 * 1024, 1),
       maxNewTokens: int(env, "TUNEGRAPH_MAX_NEW_TOKENS", 1024, 1),
       maxActiveRuns: int(env, "TUNEGRAPH_MAX_ACTIVE_RUNS", 8, 1),
       maxConcurrentGenerations: int(env, "TUNEGRAPH_MAX_CONCURRENT_GENERATIONS", 4, 1),

@@ -6,3 +6,12 @@ export class LimitError extends Error {
     this.name = "LimitError";
   }
 }
+
+/** Content larger than a configured size (an uploaded file): HTTP 413. */
+export class TooLargeError extends Error {
+  readonly code = "PAYLOAD_TOO_LARGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "TooLargeError";
+  }
+}

@@ -6,12 +6,19 @@ import type { Generation } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { LimitError } from "./errors.js";
 import { confineJobInputs } from "./paths.js";
+import { isFineTunedName, servingMergedModel } from "./fine-tuned.js";
 import { exportDir } from "./merges.js";
+import { findModel } from "./models.js";
 
 export interface GenerateInput extends Omit<GenerationRequest, "messages"> {
-  /** a merged model's id, or a base model's id (exported to fp32 ONNX on first use) */
+  /**
+   * a merged model's id; a base model's id or name (exported to fp32 ONNX on first use); or a fine-tuned model's name,
+   * `ft:<base name>:<suffix or run id>` (served through a merged model of its adapter, merged on first use)
+   */
   modelId: string;
   messages?: ChatMessage[];
+  /** the stored Generation's id, when the caller names it before the result exists (a stream's first chunk) */
+  generationId?: string;
 }
 
 let inFlight = 0;
@@ -29,7 +36,7 @@ export async function generate(
   if (input.maxNewTokens !== undefined && input.maxNewTokens !== null && input.maxNewTokens > limit) {
     throw new UserError(`maxNewTokens must be at most ${limit}, got ${input.maxNewTokens}`);
   }
-  const target = await resolveModel(ctx, input.modelId);
+  const target = await resolveModel(ctx, input.modelId, signal);
   if (inFlight >= ctx.config.limits.maxConcurrentGenerations) {
     throw new LimitError(`${inFlight} generations are running; the limit is ${ctx.config.limits.maxConcurrentGenerations}`);
   }
@@ -38,10 +45,11 @@ export async function generate(
     const inference = await ctx.backends.inference();
     const dir = target.kind === "merged" ? target.dir : await baseExport(ctx, target.id, target.dir);
     const model = await inference.load(dir);
-    const { modelId: _id, ...request } = input;
+    const { modelId: _id, generationId, ...request } = input;
     const result: GenerationResult = await model.generate(request, onText, signal);
     return await ctx.prisma.generation.create({
       data: {
+        ...(generationId ? { id: generationId } : {}),
         baseModelId: target.kind === "base" ? target.id : null,
         mergedModelId: target.kind === "merged" ? target.id : null,
         prompt: input.prompt ?? null,
@@ -62,15 +70,16 @@ export async function generate(
 
 type Target = { kind: "merged" | "base"; id: string; dir: string };
 
-async function resolveModel(ctx: ServiceContext, id: string): Promise<Target> {
+async function resolveModel(ctx: ServiceContext, id: string, signal?: AbortSignal): Promise<Target> {
+  if (isFineTunedName(id)) id = await servingMergedModel(ctx, id, signal);
   const merged = await ctx.prisma.mergedModel.findUnique({ where: { id } });
   if (merged) {
     if (merged.status !== "READY") throw new UserError(`merged model ${id} is ${merged.status}, not READY`, "CONFLICT");
     return { kind: "merged", id, dir: exportDir(merged.path) };
   }
-  const base = await ctx.prisma.baseModel.findUnique({ where: { id } });
+  const base = await findModel(ctx, id);
   if (!base) throw new UserError(`modelId: no merged or base model ${id}`, "NOT_FOUND");
-  return { kind: "base", id, dir: base.path };
+  return { kind: "base", id: base.id, dir: base.path };
 }
 
 /** A base model is served from an fp32 export under `<dataDir>/exports/<id>`, written once (atomically renamed). */

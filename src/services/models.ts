@@ -61,6 +61,11 @@ export async function getModel(ctx: ServiceContext, id: string): Promise<BaseMod
   return m;
 }
 
+/** A base model by id or by name (OpenAI's API names models). */
+export async function findModel(ctx: ServiceContext, idOrName: string): Promise<BaseModel | null> {
+  return (await ctx.prisma.baseModel.findUnique({ where: { id: idOrName } })) ?? ctx.prisma.baseModel.findUnique({ where: { name: idOrName } });
+}
+
 /** Forget a model (its files stay); refused while runs, adapters or merged models use it. */
 export async function deleteModel(ctx: ServiceContext, id: string): Promise<boolean> {
   await getModel(ctx, id);

@@ -20,6 +20,8 @@ export interface DatasetRecord {
   format: string;
   conversationCount: number;
   skipped: unknown;
+  filename: string | null;
+  bytes: bigint | null;
   createdAt: Date;
 }
 
@@ -32,6 +34,8 @@ export interface RunRecord {
   baseModelId: string;
   datasetId: string;
   initAdapterId: string | null;
+  validationDatasetId: string | null;
+  suffix: string | null;
   hyperparameters: unknown;
   dataOptions: unknown;
   backend: string;

@@ -52,6 +52,13 @@ export async function listRuns(ctx: ServiceContext, filter: RunFilter | null, fi
   };
 }
 
+/** The cursor that pages after this run (a face that names pages by their last item: OpenAI's `after`). */
+export async function cursorAfterRun(ctx: ServiceContext, id: string, field: string): Promise<string> {
+  const run = await ctx.prisma.trainingRun.findUnique({ where: { id }, select: { id: true, createdAt: true } });
+  if (!run) throw new UserError(`${field}: no training run ${id}`, { code: "NOT_FOUND", field });
+  return encodeCursor(run);
+}
+
 const CURSOR = /^run:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\/([0-9a-f-]{36})$/;
 
 function encodeCursor(run: { createdAt: Date; id: string }): string {

@@ -8,6 +8,7 @@ import { fieldError, UserError } from "../model/errors.js";
 import type { RunStatus, TrainingRun } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { LimitError } from "./errors.js";
+import { checkSuffix, fineTunedName } from "./fine-tuned.js";
 import { publishStatus } from "./run-status.js";
 
 /** The longest run name (a display name: W&B-style, not unique). */
@@ -22,6 +23,10 @@ export interface StartTrainingInput {
   /** validated here: unknown or bad fields are a UserError naming the field */
   hyperparameters?: Record<string, unknown>;
   data?: Record<string, unknown>;
+  /** held-out conversations (OpenAI's validation_file): stored with the run, read by the trainer's evaluation */
+  validationDatasetId?: string | null;
+  /** the fine-tuned model is named ft:<base model name>:<suffix> (else :<run id>) */
+  suffix?: string | null;
 }
 
 /** Validate, record a QUEUED run and enqueue it; a worker (any process) picks it up. */
@@ -31,6 +36,10 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
   if (!model) throw fieldError("baseModelId", `: no model ${input.baseModelId}`, "NOT_FOUND");
   const dataset = await prisma.dataset.findUnique({ where: { id: input.datasetId } });
   if (!dataset) throw fieldError("datasetId", `: no dataset ${input.datasetId}`, "NOT_FOUND");
+  if (input.validationDatasetId && !(await prisma.dataset.findUnique({ where: { id: input.validationDatasetId } }))) {
+    throw fieldError("validationDatasetId", `: no dataset ${input.validationDatasetId}`, "NOT_FOUND");
+  }
+  if (input.suffix) await checkSuffixFree(ctx, model.id, model.name, input.suffix);
   if (input.initAdapterId) {
     const adapter = await prisma.adapter.findUnique({ where: { id: input.initAdapterId } });
     if (!adapter) throw fieldError("initAdapterId", `: no adapter ${input.initAdapterId}`, "NOT_FOUND");
@@ -53,6 +62,8 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
       baseModelId: model.id,
       datasetId: dataset.id,
       initAdapterId: input.initAdapterId ?? null,
+      validationDatasetId: input.validationDatasetId ?? null,
+      suffix: input.suffix ?? null,
       hyperparameters: hp as object,
       dataOptions: data as object,
       maxSteps,
@@ -62,6 +73,15 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
   await ctx.queue.sendTraining({ runId: id, resume: false });
   await publishStatus(ctx, run);
   return run;
+}
+
+/** A suffix names one model of a base model: taken by a run that is queued, running or succeeded (or may resume). */
+async function checkSuffixFree(ctx: ServiceContext, baseModelId: string, baseModelName: string, suffix: string): Promise<void> {
+  checkSuffix(suffix);
+  const holder = await ctx.prisma.trainingRun.findFirst({ where: { baseModelId, suffix, status: { notIn: ["FAILED", "CANCELLED"] } } });
+  if (holder) {
+    throw new UserError(`suffix: ${fineTunedName(baseModelName, holder)} is already the name of training run ${holder.id} (${holder.status})`, { code: "CONFLICT", field: "suffix" });
+  }
 }
 
 function stripNulls(o: object): Record<string, unknown> {

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
-// design.md's import directions, checked on the source: resolvers reach the database only through services, and
-// schema/ holds type-graphql classes that import no database and no layer above them.
+// design.md's import directions, checked on the source: resolvers and /v1 handlers reach the database only through
+// services, and schema/ holds type-graphql classes that import no database and no layer above them.
 
 const SRC = path.resolve(import.meta.dirname, "../../../src");
 
@@ -47,6 +47,12 @@ function sources(dir: string): string[] {
 describe("layers", () => {
   it("resolvers import no database client, generated types or db/ module", () => {
     const files = sources("resolvers");
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) expect(resolverViolations(f, readFileSync(f, "utf8")), path.relative(SRC, f)).toEqual([]);
+  });
+
+  it("the /v1 handlers (server/openai) are as thin: no database client, generated types or db/ module", () => {
+    const files = sources("server/openai");
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) expect(resolverViolations(f, readFileSync(f, "utf8")), path.relative(SRC, f)).toEqual([]);
   });

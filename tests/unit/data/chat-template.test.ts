@@ -38,6 +38,13 @@ describe("chat template", () => {
     expect(`${prompt} Hello there${EOS_TEXT}`).toBe(train.text);
   });
 
+  it("puts a chat row's system text where the serving prompt puts it, untrained", () => {
+    const messages = [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Hi" }];
+    const train = renderTraining([{ role: "prompter", text: "Hi" }, { role: "assistant", text: "Hello" }], "Be brief.");
+    expect(train.text).toBe(`${renderPrompt(messages)} Hello${EOS_TEXT}`);
+    expect(train.segments[0]).toEqual({ text: "Be brief.\n### Human: Hi### Assistant:", trainable: false });
+  });
+
   it("exports the markers and EOS", () => {
     expect([HUMAN_MARKER, ASSISTANT_MARKER, EOS_TEXT]).toEqual(["### Human:", "### Assistant:", "<|endoftext|>"]);
   });

@@ -121,6 +121,44 @@ describe("guanaco text rows", () => {
   });
 });
 
+describe("chat rows (OpenAI fine-tuning / TRL conversational)", () => {
+  const chat = (...messages: [string, string][]) => ({ messages: messages.map(([role, content]) => ({ role, content })) });
+
+  it("keeps system text beside the turns and skips rows it cannot use, by reason", async () => {
+    const rows = [
+      chat(["system", "Be brief."], ["user", " Hi? "], ["assistant", "Hello."]),
+      chat(["user", "a"], ["assistant", "b"], ["user", "c"], ["assistant", "d"], ["user", "unanswered"]),
+      chat(["user", "call a tool"], ["tool", "{}"]),
+      chat(["assistant", "no question"]),
+      chat(["user", "a"], ["user", "b"], ["assistant", "c"]),
+      chat(["user", "only a question"]),
+      chat(["user", "  "], ["assistant", "b"]),
+    ];
+    const r = await readConversations(await tmp.write("chat.jsonl", jsonl(rows)));
+    expect(r.format).toBe("chat-messages");
+    expect(r.examples).toEqual([
+      { kind: "conversation", system: "Be brief.", turns: [{ role: "prompter", text: "Hi?" }, { role: "assistant", text: "Hello." }] },
+      {
+        kind: "conversation",
+        turns: [
+          { role: "prompter", text: "a" },
+          { role: "assistant", text: "b" },
+          { role: "prompter", text: "c" },
+          { role: "assistant", text: "d" },
+        ],
+      },
+    ]);
+    expect(r.counts).toEqual({ rows: 7, conversations: 2, skipped: { unsupported_role: 1, root_not_prompter: 1, not_alternating: 1, no_reply: 1, empty_text: 1 } });
+  });
+
+  it("names the line and message of a malformed row", async () => {
+    const file = await tmp.write("chat-bad.jsonl", jsonl([chat(["user", "a"], ["assistant", "b"]), { messages: [{ role: "user", content: ["parts"] }] }]));
+    await expect(readConversations(file)).rejects.toThrow(/chat-bad\.jsonl line 2: messages\[0\] must be \{"role"/);
+    const other = await tmp.write("chat-mixed.jsonl", jsonl([chat(["user", "a"], ["assistant", "b"]), { text: "### Human: a### Assistant: b" }]));
+    await expect(readConversations(other)).rejects.toThrow(/chat-mixed\.jsonl line 2: expected \{"messages"/);
+  });
+});
+
 describe("tokenized rows", () => {
   it("uses them as they are; labels default to the ids", async () => {
     const rows = [{ input_ids: [1, 2, 3], labels: [-100, 2, 3], attention_mask: [1, 1, 1] }, { input_ids: [4, 5] }, { input_ids: [] }];
@@ -230,5 +268,15 @@ describe.skipIf(!existsSync(sample))("the real OASST1 sample (en-validation.json
         expect(e.turns.every((t) => t.text.trim() !== "")).toBe(true);
       }
     }
+  });
+
+  it("written as chat rows (OpenAI's fine-tuning format), reads back as the same conversations", async () => {
+    const best = await readConversations(sample);
+    const role = { prompter: "user", assistant: "assistant" } as const;
+    const rows = best.examples.map((e) => ({ messages: e.kind === "conversation" ? e.turns.map((t) => ({ role: role[t.role], content: t.text })) : [] }));
+    const chat = await readConversations(await tmp.write("oasst-chat.jsonl", jsonl(rows)));
+    expect(chat.format).toBe("chat-messages");
+    expect(chat.counts).toEqual({ rows: best.examples.length, conversations: best.examples.length, skipped: {} });
+    expect(chat.examples).toEqual(best.examples);
   });
 });
