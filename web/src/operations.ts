@@ -160,10 +160,10 @@ export interface StartData {
   startTraining: { id: string };
 }
 
-export const SERVED_MODELS = `query Served { models { id name } mergedModels { ${MERGED} } }`;
+export const SERVED_MODELS = `query Served { models { id name randomWeights } mergedModels { ${MERGED} baseModel { randomWeights } } }`;
 export interface ServedData {
-  models: Named[];
-  mergedModels: MergedRow[];
+  models: (Named & { randomWeights: boolean })[];
+  mergedModels: (MergedRow & { baseModel: { randomWeights: boolean } })[];
 }
 
 export const GENERATE = `subscription Generate($input: GenerateInput!) {
