@@ -29,10 +29,14 @@ query Runs {
 }
 `;
 
+// a link may carry the operation to open (`/graphql?query=...`), as GraphiQL's own examples do
+const query = new URLSearchParams(location.search).get("query") ?? undefined;
+
 createRoot(document.getElementById("ide")!).render(
   createElement(GraphiQL, {
     fetcher,
     defaultQuery,
+    ...(query ? { query } : {}),
     defaultHeaders,
     isHeadersEditorEnabled: true,
     defaultEditorToolsVisibility: "headers",

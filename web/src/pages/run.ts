@@ -57,7 +57,7 @@ export const mountRun: Page = (root, _params, id) => {
     clear(timing,
       h("span", { "data-stat": "elapsed" }, `elapsed ${started === null ? "–" : fmtDuration((ended - started) / 1000)}`),
       active ? h("span", { "data-stat": "eta" }, ` · ETA ${fmtDuration(eta)}`) : null,
-      h("span", { "data-stat": "tokens", title: "tokens/s of each logging window times its length" }, ` · ≈ ${fmtCount(tokens)} tokens trained`),
+      tokens !== null && h("span", { "data-stat": "tokens", title: "tokens/s of each logging window times its length" }, ` · ≈ ${fmtCount(tokens)} tokens trained`),
     );
     curves.hidden = points.length === 0;
   };
