@@ -194,7 +194,7 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
       await build({
         configFile: false,
         logLevel: "warn",
-        build: { outDir: out, lib: { entry: path.join(repoRoot, "web/src/markdown.ts"), name: "md", formats: ["iife"], fileName: () => "md.js" } },
+        build: { outDir: out, emptyOutDir: true, lib: { entry: path.join(repoRoot, "web/src/markdown.ts"), name: "md", formats: ["iife"], fileName: () => "md.js" } },
       });
       const blank = await context.newPage();
       await blank.addScriptTag({ path: path.join(out, "md.js") });
