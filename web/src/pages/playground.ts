@@ -1,5 +1,5 @@
 import { request, subscribe, type ApiError } from "../api.js";
-import { clear, errorBox, fmtNumber, h } from "../dom.js";
+import { append, clear, errorBox, fmtNumber, h } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { GENERATE, SERVED_MODELS, type GenerateData, type ServedData } from "../operations.js";
 import { readSampling, samplingControls } from "../sampling.js";
@@ -11,6 +11,8 @@ interface Turn {
   /** timings line under a reply, or why it ended */
   stats?: string;
   error?: string;
+  /** stream chunks received so far (shown as data-chunks on the bubble) */
+  chunks?: number;
 }
 
 const EXAMPLES = [
@@ -95,9 +97,10 @@ export const mountPlayground: Page = (root, params) => {
       tools.append(h("button", { type: "button", class: "link", onclick: regenerate }, "Regenerate"));
     }
     if (lastUser && !stop) tools.append(h("button", { type: "button", class: "link", onclick: () => edit(el, turn) }, "Edit"));
-    el.append(...[turn.stats && h("div", { class: "stats" }, turn.stats), turn.error && errorBox(turn.error)].filter((x) => !!x) as Node[]);
+    append(el, turn.stats && h("div", { class: "stats" }, turn.stats), turn.error && errorBox(turn.error));
     if (tools.childElementCount > 0) el.append(tools);
     if (turn.role === "assistant" && turn.stats && !turn.error) el.dataset.done = "true";
+    if (turn.chunks) el.dataset.chunks = String(turn.chunks);
     return el;
   };
 
@@ -192,6 +195,7 @@ export const mountPlayground: Page = (root, params) => {
         if (chunk.text) {
           if (firstMs === null) firstMs = performance.now() - t0;
           chunks++;
+          reply.chunks = chunks;
           view.dataset.chunks = String(chunks);
           reply.content += chunk.text;
           stats.textContent = `time to first token ${Math.round(firstMs)} ms · ${chunks} chunks`;
