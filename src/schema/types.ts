@@ -14,6 +14,8 @@ export class BaseModel {
   @Field() architecture!: string;
   @Field(() => Float) parameterCount!: number;
   @Field(() => GraphQLJSONObject, { description: "config.json as HF writes it" }) config!: Record<string, unknown>;
+  @Field({ description: "written with random weights by initModel (the demo model, `tunegraph init-model`): generations are noise until a real checkpoint is registered (registerModel)" })
+  randomWeights!: boolean;
   @Field(() => GraphQLDateTime) createdAt!: Date;
 }
 

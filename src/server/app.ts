@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
@@ -17,15 +18,17 @@ import { pipelinePlugin } from "./plugins/pipeline.js";
 import { OPENAI_PATH, openaiRouter } from "./openai/index.js";
 import { mountProbes } from "./probes.js";
 import { apiSchema } from "./schema.js";
-import { mountWeb } from "./static.js";
+import { mountIde, mountWeb } from "./static.js";
 import { attachWebSocket } from "./ws.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
 export interface ApiServer {
   httpServer: Server;
-  /** http://host:port/graphql (ws:// on the same URL for subscriptions) */
+  /** http://host:port/graphql (ws:// on the same URL for subscriptions; the GraphQL IDE for a browser) */
   url: string;
+  /** http://host:port/ : the dashboard and playground */
+  webUrl: string;
   close(): Promise<void>;
 }
 
@@ -50,11 +53,14 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
     formatError: (formatted, error) => maskError(formatted, error, log),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // browsers get our own GraphiQL instead (mountIde): Apollo's Sandbox loads from a CDN and fails offline
+      ApolloServerPluginLandingPageDisabled(),
       pipelinePlugin(pipeline),
       loggingPlugin(log),
     ],
   });
   await apollo.start();
+  mountIde(app, GRAPHQL_PATH);
   app.use(
     GRAPHQL_PATH,
     express.json({ limit: config.limits.bodyBytes }),
@@ -77,9 +83,11 @@ export async function startApiServer(services: ServiceContext, log: Logger): Pro
   const closeWs = attachWebSocket(httpServer, GRAPHQL_PATH, pipeline, services, log);
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const origin = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   return {
     httpServer,
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}${GRAPHQL_PATH}`,
+    url: `${origin}${GRAPHQL_PATH}`,
+    webUrl: `${origin}/`,
     close: async () => {
       await closeWs();
       await apollo.stop();

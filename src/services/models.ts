@@ -47,6 +47,7 @@ export async function initModel(
         architecture: config.architectures[0] ?? "PhiForCausalLM",
         parameterCount: BigInt(parameterCount(config)),
         config: config as object,
+        randomWeights: true,
       },
     });
   } catch (err) {

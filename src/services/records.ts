@@ -10,6 +10,8 @@ export interface BaseModelRecord {
   architecture: string;
   parameterCount: bigint;
   config: unknown;
+  /** written by initModel with random weights (the demo): its generations are noise */
+  randomWeights: boolean;
   createdAt: Date;
 }
 

@@ -93,7 +93,7 @@ describe.skipIf(!hasChromium)("web page against a real API server", () => {
     expect(await page.locator(".chart").getAttribute("data-points")).toBe("10");
     expect(await page.locator(".checkpoints li").count()).toBe(2);
     expect(await page.locator(".logs li").count()).toBeGreaterThan(0);
-    expect(await page.textContent(".hyper")).toContain("maxSeqLength64");
+    expect(await page.textContent("[data-group=data] dd[data-param=maxSeqLength]")).toBe("64");
     await screenshot(page, "run-succeeded");
     await page.setViewportSize({ width: 375, height: 740 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
@@ -131,7 +131,14 @@ describe.skipIf(!hasChromium)("web page against a real API server", () => {
     const subscribes = sent.map((s) => JSON.parse(s)).filter((m) => m.type === "subscribe" && m.payload.variables?.input?.messages);
     const messages = subscribes.at(-1).payload.variables.input.messages as { role: string; content: string }[];
     expect(messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
-    expect(messages[2]!.content).toBe(await first.locator(".text").textContent());
+    // the reply as the model wrote it (the page shows it rendered as Markdown)
+    const res = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ query: "{ generations(last: 2) { text } }" }),
+    });
+    const replies = ((await res.json()) as { data: { generations: { text: string }[] } }).data.generations;
+    expect(messages[2]!.content).toBe(replies[1]!.text); // newest first: [the second reply, the first]
     await screenshot(page, "playground");
   });
 

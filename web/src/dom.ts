@@ -55,3 +55,13 @@ export function statusBadge(status: string): HTMLSpanElement {
 export function errorBox(message: string): HTMLParagraphElement {
   return h("p", { class: "error", role: "alert" }, message);
 }
+
+/** A file path that wraps after its slashes, never in the middle of a name (long checkpoint paths on narrow screens). */
+export function pathCode(path: string): HTMLElement {
+  const code = h("code", { class: "path" });
+  path.split(/(?<=\/)/).forEach((part, i) => {
+    if (i > 0) code.append(h("wbr"));
+    code.append(part);
+  });
+  return code;
+}

@@ -1,5 +1,6 @@
 import "./style.css";
 import { apiKey, onConnectivity, setApiKey } from "./api.js";
+import { mountCompare } from "./pages/compare.js";
 import { mountNewRun } from "./pages/new-run.js";
 import { mountPlayground } from "./pages/playground.js";
 import { mountRun } from "./pages/run.js";
@@ -19,6 +20,7 @@ function route(): { page: Page; nav: string; id?: string; params: URLSearchParam
   const params = new URLSearchParams(query);
   const parts = path.split("/").filter(Boolean);
   if (parts[0] === "runs" && parts[1]) return { page: mountRun, nav: "runs", id: decodeURIComponent(parts[1]), params };
+  if (parts[0] === "compare") return { page: mountCompare, nav: "runs", params };
   if (parts[0] === "new") return { page: mountNewRun, nav: "new", params };
   if (parts[0] === "playground") return { page: mountPlayground, nav: "playground", params };
   return { page: mountRuns, nav: "runs", params };

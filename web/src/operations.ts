@@ -6,7 +6,8 @@ export type MergeStatus = "QUEUED" | "RUNNING" | "READY" | "FAILED";
 export type Precision = "FP32" | "INT4";
 export const ACTIVE: readonly RunStatus[] = ["QUEUED", "RUNNING", "CANCELLING"];
 
-export type Metric = TrainingMetric;
+/** one logging window; `at`: when it ended (ISO) */
+export type Metric = TrainingMetric & { at: string };
 export interface Log {
   level: "INFO" | "WARN" | "ERROR";
   message: string;
@@ -95,7 +96,7 @@ export interface Chunk {
   generation: GenerationStats | null;
 }
 
-const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond";
+const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond at";
 const HYPERPARAMETERS = `r loraAlpha loraDropout targetModules useRslora batchSize gradientAccumulationSteps learningRate maxSteps
   epochs optim weightDecay adamBeta1 adamBeta2 adamEpsilon scheduler warmupSteps warmupRatio maxGradNorm maxSeqLength packing
   completionOnly seed loggingSteps saveSteps quant gradientCheckpointing`;
@@ -160,10 +161,10 @@ export interface StartData {
   startTraining: { id: string };
 }
 
-export const SERVED_MODELS = `query Served { models { id name } mergedModels { ${MERGED} } }`;
+export const SERVED_MODELS = `query Served { models { id name randomWeights } mergedModels { ${MERGED} baseModel { randomWeights } } }`;
 export interface ServedData {
-  models: Named[];
-  mergedModels: MergedRow[];
+  models: (Named & { randomWeights: boolean })[];
+  mergedModels: (MergedRow & { baseModel: { randomWeights: boolean } })[];
 }
 
 export const GENERATE = `subscription Generate($input: GenerateInput!) {

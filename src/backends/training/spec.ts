@@ -14,9 +14,16 @@ export type TargetModule = LinearModule;
 /** The most optimizer steps a run may plan: well inside the 32-bit step columns and GraphQL's Int. */
 export const MAX_TRAINING_STEPS = 1_000_000_000;
 
+/** How the run page groups the hyperparameters, in this order, under these titles. */
+export const PARAM_GROUPS = { lora: "LoRA", optimizer: "Optimizer", schedule: "Schedule", data: "Data and batching", run: "Logging, checkpoints and compute" } as const;
+export type ParamGroup = keyof typeof PARAM_GROUPS;
+
 interface Common {
   /** what the field does, for `--help`, the GraphQL description and the web form's label */
   help: string;
+  /** a short readable name for tables (the run page) */
+  label: string;
+  group: ParamGroup;
   /** the field's name in HF TrainingArguments / LoraConfig / TRL */
   hf: string;
   /** a run resumed from a checkpoint must use the same value */
@@ -54,34 +61,34 @@ export type ParamSpec = NumberParam | BoolParam | ChoiceParam | ModulesParam;
 const INT32_MAX = 2 ** 31 - 1;
 
 export const HYPERPARAMETER_SPEC = {
-  r: { type: "int", default: 8, min: 1, max: 1024, help: "LoRA rank r", hf: "r", resumeMustMatch: true, flag: "rank" },
-  loraAlpha: { type: "float", default: 16, min: 0, minExclusive: true, max: 1e6, help: "lora_alpha (scale alpha / r)", hf: "lora_alpha", resumeMustMatch: true, flag: "alpha" },
-  loraDropout: { type: "float", default: 0.1, min: 0, max: 1, maxExclusive: true, help: "lora_dropout on the LoRA input", hf: "lora_dropout", resumeMustMatch: true, flag: "dropout" },
-  targetModules: { type: "modules", choices: TARGET_MODULES, default: ["q_proj", "v_proj"], help: "modules that get LoRA", hf: "target_modules", resumeMustMatch: true, flag: "targets" },
-  useRslora: { type: "bool", default: false, help: "scale alpha / sqrt(r) (rsLoRA)", hf: "use_rslora", resumeMustMatch: true, flag: "rslora", advanced: true },
-  batchSize: { type: "int", default: 4, min: 1, max: 4096, help: "sequences per micro-batch", hf: "per_device_train_batch_size", resumeMustMatch: true },
-  gradientAccumulationSteps: { type: "int", default: 1, min: 1, max: 4096, help: "micro-batches per optimizer step", hf: "gradient_accumulation_steps", resumeMustMatch: true, flag: "grad-accum", advanced: true },
-  learningRate: { type: "float", default: 2e-4, min: 0, minExclusive: true, max: 10, help: "peak learning rate", hf: "learning_rate", resumeMustMatch: true, flag: "lr" },
-  maxSteps: { type: "int", default: 5000, min: 0, max: MAX_TRAINING_STEPS, help: "optimizer steps; 0: derived from epochs (the default when only epochs is given)", hf: "max_steps", resumeMustMatch: false },
-  epochs: { type: "float", default: 1, min: 0, minExclusive: true, max: 1e6, help: "passes over the data, used when maxSteps is 0", hf: "num_train_epochs", resumeMustMatch: false, advanced: true },
-  optim: { type: "choice", choices: ["adamw", "adamw8bit"], default: "adamw8bit", help: "optimizer (adamw8bit: bitsandbytes-style 8-bit states)", hf: "optim", resumeMustMatch: true, advanced: true },
-  weightDecay: { type: "float", default: 0, min: 0, max: 10, help: "decoupled weight decay", hf: "weight_decay", resumeMustMatch: false, advanced: true },
-  adamBeta1: { type: "float", default: 0.9, min: 0, max: 1, maxExclusive: true, help: "Adam beta1", hf: "adam_beta1", resumeMustMatch: false, advanced: true },
-  adamBeta2: { type: "float", default: 0.999, min: 0, max: 1, maxExclusive: true, help: "Adam beta2", hf: "adam_beta2", resumeMustMatch: false, advanced: true },
-  adamEpsilon: { type: "float", default: 1e-8, min: 0, minExclusive: true, max: 1, help: "Adam epsilon", hf: "adam_epsilon", resumeMustMatch: false, advanced: true },
-  scheduler: { type: "choice", choices: ["constant", "linear", "cosine"], default: "constant", help: "learning-rate schedule", hf: "lr_scheduler_type", resumeMustMatch: true, advanced: true },
-  warmupSteps: { type: "int", default: 0, min: 0, max: MAX_TRAINING_STEPS, help: "linear warmup steps", hf: "warmup_steps", resumeMustMatch: true, advanced: true },
-  warmupRatio: { type: "float", default: 0, min: 0, max: 1, help: "warmup as a fraction of the steps (when warmupSteps is 0)", hf: "warmup_ratio", resumeMustMatch: true, advanced: true },
-  maxGradNorm: { type: "float", default: 0.3, min: 0, max: 1e6, help: "global-norm gradient clipping (0: off)", hf: "max_grad_norm", resumeMustMatch: false, advanced: true },
-  maxSeqLength: { type: "int", default: 512, min: 2, max: 131072, help: "truncate (or pack) sequences to this many tokens", hf: "max_seq_length", resumeMustMatch: true, flag: "max-seq-len", advanced: true },
-  packing: { type: "bool", default: false, help: "concatenate examples into maxSeqLength blocks", hf: "packing", resumeMustMatch: true, advanced: true },
-  completionOnly: { type: "bool", default: false, help: "train on assistant turns only", hf: "completion_only_loss", resumeMustMatch: true, advanced: true },
-  seed: { type: "int", default: 42, min: 0, max: INT32_MAX, help: "seed for LoRA init, data order and dropout", hf: "seed", resumeMustMatch: true, advanced: true },
+  r: { type: "int", label: "LoRA rank", group: "lora", default: 8, min: 1, max: 1024, help: "LoRA rank r", hf: "r", resumeMustMatch: true, flag: "rank" },
+  loraAlpha: { type: "float", label: "LoRA alpha", group: "lora", default: 16, min: 0, minExclusive: true, max: 1e6, help: "lora_alpha (scale alpha / r)", hf: "lora_alpha", resumeMustMatch: true, flag: "alpha" },
+  loraDropout: { type: "float", label: "LoRA dropout", group: "lora", default: 0.1, min: 0, max: 1, maxExclusive: true, help: "lora_dropout on the LoRA input", hf: "lora_dropout", resumeMustMatch: true, flag: "dropout" },
+  targetModules: { type: "modules", label: "Target modules", group: "lora", choices: TARGET_MODULES, default: ["q_proj", "v_proj"], help: "modules that get LoRA", hf: "target_modules", resumeMustMatch: true, flag: "targets" },
+  useRslora: { type: "bool", label: "rsLoRA scaling", group: "lora", default: false, help: "scale alpha / sqrt(r) (rsLoRA)", hf: "use_rslora", resumeMustMatch: true, flag: "rslora", advanced: true },
+  batchSize: { type: "int", label: "Batch size", group: "data", default: 4, min: 1, max: 4096, help: "sequences per micro-batch", hf: "per_device_train_batch_size", resumeMustMatch: true },
+  gradientAccumulationSteps: { type: "int", label: "Gradient accumulation", group: "data", default: 1, min: 1, max: 4096, help: "micro-batches per optimizer step", hf: "gradient_accumulation_steps", resumeMustMatch: true, flag: "grad-accum", advanced: true },
+  learningRate: { type: "float", label: "Learning rate", group: "optimizer", default: 2e-4, min: 0, minExclusive: true, max: 10, help: "peak learning rate", hf: "learning_rate", resumeMustMatch: true, flag: "lr" },
+  maxSteps: { type: "int", label: "Max steps", group: "schedule", default: 5000, min: 0, max: MAX_TRAINING_STEPS, help: "optimizer steps; 0: derived from epochs (the default when only epochs is given)", hf: "max_steps", resumeMustMatch: false },
+  epochs: { type: "float", label: "Epochs", group: "schedule", default: 1, min: 0, minExclusive: true, max: 1e6, help: "passes over the data, used when maxSteps is 0", hf: "num_train_epochs", resumeMustMatch: false, advanced: true },
+  optim: { type: "choice", label: "Optimizer", group: "optimizer", choices: ["adamw", "adamw8bit"], default: "adamw8bit", help: "optimizer (adamw8bit: bitsandbytes-style 8-bit states)", hf: "optim", resumeMustMatch: true, advanced: true },
+  weightDecay: { type: "float", label: "Weight decay", group: "optimizer", default: 0, min: 0, max: 10, help: "decoupled weight decay", hf: "weight_decay", resumeMustMatch: false, advanced: true },
+  adamBeta1: { type: "float", label: "Adam β1", group: "optimizer", default: 0.9, min: 0, max: 1, maxExclusive: true, help: "Adam beta1", hf: "adam_beta1", resumeMustMatch: false, advanced: true },
+  adamBeta2: { type: "float", label: "Adam β2", group: "optimizer", default: 0.999, min: 0, max: 1, maxExclusive: true, help: "Adam beta2", hf: "adam_beta2", resumeMustMatch: false, advanced: true },
+  adamEpsilon: { type: "float", label: "Adam ε", group: "optimizer", default: 1e-8, min: 0, minExclusive: true, max: 1, help: "Adam epsilon", hf: "adam_epsilon", resumeMustMatch: false, advanced: true },
+  scheduler: { type: "choice", label: "LR schedule", group: "schedule", choices: ["constant", "linear", "cosine"], default: "constant", help: "learning-rate schedule", hf: "lr_scheduler_type", resumeMustMatch: true, advanced: true },
+  warmupSteps: { type: "int", label: "Warmup steps", group: "schedule", default: 0, min: 0, max: MAX_TRAINING_STEPS, help: "linear warmup steps", hf: "warmup_steps", resumeMustMatch: true, advanced: true },
+  warmupRatio: { type: "float", label: "Warmup ratio", group: "schedule", default: 0, min: 0, max: 1, help: "warmup as a fraction of the steps (when warmupSteps is 0)", hf: "warmup_ratio", resumeMustMatch: true, advanced: true },
+  maxGradNorm: { type: "float", label: "Max grad norm", group: "optimizer", default: 0.3, min: 0, max: 1e6, help: "global-norm gradient clipping (0: off)", hf: "max_grad_norm", resumeMustMatch: false, advanced: true },
+  maxSeqLength: { type: "int", label: "Max sequence length", group: "data", default: 512, min: 2, max: 131072, help: "truncate (or pack) sequences to this many tokens", hf: "max_seq_length", resumeMustMatch: true, flag: "max-seq-len", advanced: true },
+  packing: { type: "bool", label: "Packing", group: "data", default: false, help: "concatenate examples into maxSeqLength blocks", hf: "packing", resumeMustMatch: true, advanced: true },
+  completionOnly: { type: "bool", label: "Completion-only loss", group: "data", default: false, help: "train on assistant turns only", hf: "completion_only_loss", resumeMustMatch: true, advanced: true },
+  seed: { type: "int", label: "Seed", group: "run", default: 42, min: 0, max: INT32_MAX, help: "seed for LoRA init, data order and dropout", hf: "seed", resumeMustMatch: true, advanced: true },
   // HF's default; the seed's job logged every 500 steps too (README)
-  loggingSteps: { type: "int", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "report the loss every n steps", hf: "logging_steps", resumeMustMatch: false, advanced: true },
-  saveSteps: { type: "int", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "write checkpoint-N every n steps", hf: "save_steps", resumeMustMatch: false, advanced: true },
-  quant: { type: "choice", choices: ["nf4", "none"], default: "nf4", help: "frozen base weights: NF4 (QLoRA) or full precision", hf: "bnb_4bit_quant_type", resumeMustMatch: true },
-  gradientCheckpointing: { type: "bool", default: false, help: "recompute each layer's forward in backward (less memory, ~1.3x time)", hf: "gradient_checkpointing", resumeMustMatch: false, advanced: true },
+  loggingSteps: { type: "int", label: "Logging steps", group: "run", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "report the loss every n steps", hf: "logging_steps", resumeMustMatch: false, advanced: true },
+  saveSteps: { type: "int", label: "Save steps", group: "run", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "write checkpoint-N every n steps", hf: "save_steps", resumeMustMatch: false, advanced: true },
+  quant: { type: "choice", label: "Base weights", group: "lora", choices: ["nf4", "none"], default: "nf4", help: "frozen base weights: NF4 (QLoRA) or full precision", hf: "bnb_4bit_quant_type", resumeMustMatch: true },
+  gradientCheckpointing: { type: "bool", label: "Gradient checkpointing", group: "run", default: false, help: "recompute each layer's forward in backward (less memory, ~1.3x time)", hf: "gradient_checkpointing", resumeMustMatch: false, advanced: true },
 } as const satisfies Record<string, ParamSpec>;
 
 type Spec = typeof HYPERPARAMETER_SPEC;

@@ -38,7 +38,11 @@ export function registerServe(program: Command): void {
           await services.close();
           throw err;
         });
-        process.stdout.write(`tunegraph: GraphQL API at ${server.url} (subscriptions: ${server.url.replace(/^http/, "ws")})\n`);
+        // one line (scripts wait for it): the API, where a browser gets the GraphQL IDE, and the dashboard
+        process.stdout.write(
+          `tunegraph: GraphQL API at ${server.url} (subscriptions: ${server.url.replace(/^http/, "ws")}; GraphQL IDE there in a browser) · ` +
+            `dashboard and playground at ${server.webUrl}\n`,
+        );
         stopOnSignal(log, async () => {
           await server.close();
           await services.close();

@@ -32,12 +32,13 @@ describe("GraphQL API over HTTP and WebSocket", () => {
   const code = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
   it("seeds the demo model and dataset on the first start", async () => {
-    const r = await api.gql<{ models: { name: string; parameterCount: number; config: { hidden_size: number } }[]; datasets: { name: string; format: string; conversationCount: number }[] }>(
-      "{ models { name parameterCount config } datasets { name format conversationCount } }",
+    const r = await api.gql<{ models: { name: string; parameterCount: number; randomWeights: boolean; config: { hidden_size: number } }[]; datasets: { name: string; format: string; conversationCount: number }[] }>(
+      "{ models { name parameterCount randomWeights config } datasets { name format conversationCount } }",
       {},
       auth,
     );
-    expect(r.data!.models).toEqual([expect.objectContaining({ name: "demo-tiny" })]);
+    // the demo's weights are random: the playground says so beside the model picker
+    expect(r.data!.models).toEqual([expect.objectContaining({ name: "demo-tiny", randomWeights: true })]);
     expect(r.data!.models[0]!.config.hidden_size).toBe(64);
     expect(r.data!.datasets).toEqual([{ name: "demo-oasst", format: "oasst-messages", conversationCount: 36 }]);
   });

@@ -65,6 +65,8 @@ afterAll(async () => {
 describe("tunegraph serve as a process", () => {
   it("SIGTERM: logs 'shutting down', stops in order, logs no error, stops its PostgreSQL and exits 0", async () => {
     const s = await serve();
+    // one start-up line: the API (and its IDE for browsers) and the dashboard
+    expect(s.out()).toMatch(/tunegraph: GraphQL API at http:\/\/127\.0\.0\.1:(\d+)\/graphql .*GraphQL IDE.* · dashboard and playground at http:\/\/127\.0\.0\.1:\1\/\n/);
     const pid = (await postmasterPid())!;
     expect(alive(pid)).toBe(true);
     s.child.kill("SIGTERM");

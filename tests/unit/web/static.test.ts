@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
-import { mountWeb } from "../../../src/server/static.js";
+import { mountIde, mountWeb } from "../../../src/server/static.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -13,6 +13,9 @@ afterEach(async () => {
 
 async function serve(dir: string): Promise<string> {
   const app = express();
+  mountIde(app, "/graphql", dir);
+  // stands in for the GraphQL route behind it
+  app.use("/graphql", (_req, res) => void res.json({ data: { api: true } }));
   mountWeb(app, dir);
   const server = app.listen(0, "127.0.0.1");
   await new Promise((r) => server.once("listening", r));
@@ -48,5 +51,32 @@ describe("mountWeb", () => {
     const res = await fetch(`${base}/`);
     expect(res.status).toBe(503);
     expect(await res.text()).toMatch(/not built .*run `npm run build`/);
+  });
+});
+
+describe("mountIde", () => {
+  it("gives browsers the GraphQL IDE on /graphql and everyone else the API", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "index.html"), "<!doctype html><title>tunegraph</title>");
+    await writeFile(path.join(dir, "graphiql.html"), "<!doctype html><title>tunegraph · GraphQL IDE</title>");
+    const base = await serve(dir);
+    // what Chromium and Firefox send for a typed-in URL
+    const page = await fetch(`${base}/graphql`, { headers: { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" } });
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await page.text()).toContain("GraphQL IDE");
+    for (const accept of [undefined, "application/json", "application/graphql-response+json, application/json", "*/*"]) {
+      const api = await fetch(`${base}/graphql?query=%7B__typename%7D`, { headers: accept ? { accept } : {} });
+      expect(await api.json(), `accept ${accept}`).toEqual({ data: { api: true } });
+    }
+    const slash = await fetch(`${base}/graphql/`, { headers: { accept: "text/html" }, redirect: "manual" });
+    expect(slash.status).toBe(301);
+    expect(slash.headers.get("location")).toBe("/graphql");
+  });
+
+  it("says how to build the IDE when it is missing", async () => {
+    const base = await serve(path.join(await tempDir(), "nothing"));
+    const res = await fetch(`${base}/graphql`, { headers: { accept: "text/html" } });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/GraphQL IDE is not built .*run `npm run build`/);
   });
 });

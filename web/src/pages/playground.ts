@@ -1,119 +1,214 @@
 import { request, subscribe, type ApiError } from "../api.js";
-import { clear, errorBox, fmtNumber, h } from "../dom.js";
+import { append, clear, errorBox, fmtNumber, h } from "../dom.js";
+import { renderMarkdown } from "../markdown.js";
 import { GENERATE, SERVED_MODELS, type GenerateData, type ServedData } from "../operations.js";
+import { readSampling, samplingControls } from "../sampling.js";
 import type { Page } from "../main.js";
 
 interface Turn {
   role: "user" | "assistant";
   content: string;
+  /** timings line under a reply, or why it ended */
+  stats?: string;
+  error?: string;
+  /** stream chunks received so far (shown as data-chunks on the bubble) */
+  chunks?: number;
 }
 
-/** Multi-turn chat with a merged or base model; tokens arrive through `generationStream`, Stop cancels on the server. */
+const EXAMPLES = [
+  "Explain QLoRA in three sentences.",
+  "Write a Python function that reverses a linked list.",
+  "What are three tips for writing a clear bug report? Answer as a list.",
+];
+
+/**
+ * Multi-turn chat with a merged or base model: replies stream through `generationStream` and render as sanitized
+ * Markdown; copy, regenerate and edit-the-last-message work on the history; Stop cancels on the server.
+ */
 export const mountPlayground: Page = (root, params) => {
-  const model = h("select", { name: "model", "aria-label": "model" });
-  const system = h("textarea", { name: "system", rows: 3, placeholder: "System message (optional)" });
-  const maxNewTokens = h("input", { type: "number", name: "maxNewTokens", min: 1, step: 1, value: 128 });
-  const temperature = h("input", { type: "number", name: "temperature", min: 0, step: 0.05, value: 0.7 });
-  const topP = h("input", { type: "number", name: "topP", min: 0.01, max: 1, step: 0.05, value: 0.9 });
-  const log = h("div", { class: "chat-log", "aria-live": "polite" });
-  const prompt = h("textarea", { name: "prompt", rows: 2, placeholder: "Say something… (Enter sends, Shift+Enter: new line)", required: true });
+  const model = h("select", { name: "model", id: "model" });
+  const modelNote = h("div", { class: "model-note", id: "model-note" });
+  const system = h("textarea", { name: "system", id: "system", rows: 3, placeholder: "You are a helpful assistant." });
+  const sampling = samplingControls();
+  const log = h("div", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": "conversation" });
+  const prompt = h("textarea", { name: "prompt", rows: 2, "aria-label": "message", placeholder: "Say something… (Enter sends, Shift+Enter: new line)" });
   const send = h("button", { type: "submit" }, "Send");
   const stopButton = h("button", { type: "button", class: "danger", disabled: true }, "Stop");
   const reset = h("button", { type: "button", class: "secondary" }, "Clear chat");
   const problem = h("div");
   const history: Turn[] = [];
+  const randomModels = new Set<string>();
   let stop: (() => void) | null = null;
   let alive = true;
 
   const controls = h("aside", { class: "controls" },
-    h("label", {}, "Model", model),
-    h("label", {}, "System message", system),
-    h("div", { class: "triple" },
-      h("label", {}, "Max new tokens", maxNewTokens),
-      h("label", {}, "Temperature", temperature),
-      h("label", {}, "Top-p", topP)),
+    h("label", { for: "model" }, "Model"), model, modelNote,
+    h("label", { for: "system" }, "System message"), system,
+    sampling.el,
     reset,
   );
   const composer = h("form", { class: "composer" }, prompt, h("div", { class: "inline" }, send, stopButton));
   root.append(h("section", { class: "page playground" }, h("h1", {}, "Playground"),
     h("div", { class: "play" }, controls, h("div", { class: "chat" }, log, problem, composer))));
 
-  const bubble = (turn: Turn) => {
-    const text = h("div", { class: "text" }, turn.content);
+  const showModelNote = () => {
+    clear(modelNote, randomModels.has(model.value) && h("p", { class: "notice", role: "note" },
+      h("strong", {}, "Random weights. "),
+      "This model was initialised at random (the demo, or init-model): its replies are noise, fine for trying the ",
+      "pipeline. For real answers register a Phi checkpoint (an HF directory such as microsoft/phi-2) with the ",
+      h("code", {}, "registerModel"), " mutation, then fine-tune and merge, or chat with it directly."));
+  };
+
+  const copy = async (text: string, button: HTMLButtonElement) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch {
+      button.textContent = "Copy failed"; // no clipboard permission (plain http on another host)
+    }
+    setTimeout(() => (button.textContent = "Copy"), 1500);
+  };
+
+  /** The whole conversation from `history`; a streaming reply then updates its own bubble only. */
+  const draw = () => {
+    if (history.length === 0) {
+      clear(log, h("div", { class: "empty-chat" },
+        h("p", { class: "muted" }, "Start with one of these, or write your own below."),
+        h("div", { class: "examples" }, ...EXAMPLES.map((text) =>
+          h("button", { type: "button", class: "secondary example", onclick: () => ask(text) }, text)))));
+      return;
+    }
+    const lastUser = history.map((t) => t.role).lastIndexOf("user");
+    clear(log, ...history.map((turn, i) => bubble(turn, i === history.length - 1, i === lastUser)));
+    log.scrollTop = log.scrollHeight;
+  };
+
+  const bubble = (turn: Turn, last: boolean, lastUser: boolean) => {
+    const text = h("div", { class: "text" });
     const el = h("div", { class: `msg ${turn.role}` }, h("div", { class: "who" }, turn.role === "user" ? "You" : "Model"), text);
-    log.append(el);
-    return { el, text };
+    if (turn.role === "assistant") text.innerHTML = renderMarkdown(turn.content);
+    else text.textContent = turn.content;
+    const tools = h("div", { class: "tools" });
+    if (turn.role === "assistant" && turn.content) {
+      const b = h("button", { type: "button", class: "link", onclick: () => void copy(turn.content, b) }, "Copy");
+      tools.append(b);
+    }
+    if (turn.role === "assistant" && last && !stop) {
+      tools.append(h("button", { type: "button", class: "link", onclick: regenerate }, "Regenerate"));
+    }
+    if (lastUser && !stop) tools.append(h("button", { type: "button", class: "link", onclick: () => edit(el, turn) }, "Edit"));
+    append(el, turn.stats && h("div", { class: "stats" }, turn.stats), turn.error && errorBox(turn.error));
+    if (tools.childElementCount > 0) el.append(tools);
+    if (turn.role === "assistant" && turn.stats && !turn.error) el.dataset.done = "true";
+    if (turn.chunks) el.dataset.chunks = String(turn.chunks);
+    return el;
   };
 
-  const finish = () => {
-    stop = null;
-    send.disabled = false;
-    stopButton.disabled = true;
-    prompt.focus();
+  /** Edit the last user message in place; saving drops it (and the reply after it) and asks again. */
+  const edit = (el: HTMLElement, turn: Turn) => {
+    const box = h("textarea", { rows: 3, "aria-label": "edit message" });
+    box.value = turn.content;
+    const save = () => {
+      const content = box.value.trim();
+      if (!content) return;
+      history.splice(history.lastIndexOf(turn));
+      ask(content);
+    };
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        save();
+      } else if (e.key === "Escape") draw();
+    });
+    clear(el, h("div", { class: "who" }, "You (editing)"), box,
+      h("div", { class: "inline" }, h("button", { type: "button", onclick: save }, "Save & send"),
+        h("button", { type: "button", class: "secondary", onclick: draw }, "Cancel")));
+    box.focus();
   };
 
-  const ask = () => {
+  const regenerate = () => {
+    if (stop || history.at(-1)?.role !== "assistant") return;
+    history.pop();
+    generate();
+  };
+
+  const ask = (content: string) => {
     clear(problem);
-    const content = prompt.value.trim();
     if (!content || stop) return;
     if (!model.value) {
       problem.append(errorBox("Pick a model first (merge an adapter, or register a base model)."));
       return;
     }
-    const numbers = { maxNewTokens: Number(maxNewTokens.value), temperature: Number(temperature.value), topP: Number(topP.value) };
-    if (!Number.isInteger(numbers.maxNewTokens) || numbers.maxNewTokens < 1) return problem.append(errorBox("Max new tokens must be an integer >= 1."));
-    if (!(numbers.temperature >= 0)) return problem.append(errorBox("Temperature must be a number >= 0."));
-    if (!(numbers.topP > 0 && numbers.topP <= 1)) return problem.append(errorBox("Top-p must be in (0, 1]."));
-
-    const user: Turn = { role: "user", content };
-    history.push(user);
-    bubble(user);
+    history.push({ role: "user", content });
     prompt.value = "";
+    generate();
+  };
+
+  /** Stream a reply to the conversation in `history` (which ends with the user's turn). */
+  const generate = () => {
+    const numbers = readSampling(sampling);
+    if (typeof numbers === "string") {
+      problem.append(errorBox(numbers));
+      draw();
+      return;
+    }
+    const messages = [
+      ...(system.value.trim() ? [{ role: "system", content: system.value.trim() }] : []),
+      ...history.filter((t) => !t.error || t.content).map(({ role, content }) => ({ role, content })),
+    ];
     const reply: Turn = { role: "assistant", content: "" };
-    const view = bubble(reply);
-    view.el.classList.add("streaming");
-    const stats = h("div", { class: "stats" }, "waiting for the first token…");
-    view.el.append(stats);
-    const messages = [...(system.value.trim() ? [{ role: "system", content: system.value.trim() }] : []), ...history];
+    history.push(reply);
     const t0 = performance.now();
     let firstMs: number | null = null;
     let chunks = 0;
-
     send.disabled = true;
     stopButton.disabled = false;
+    stop = () => {}; // busy from here: draw() hides regenerate / edit
+    draw();
+    const view = log.lastElementChild as HTMLElement;
+    const text = view.querySelector(".text") as HTMLElement;
+    const stats = h("div", { class: "stats" }, "waiting for the first token…");
+    view.classList.add("streaming");
+    view.append(stats);
+    let frame = 0; // one Markdown render per animation frame, however fast the chunks come
+    const paint = () => {
+      frame = 0;
+      text.innerHTML = renderMarkdown(reply.content);
+      log.scrollTop = log.scrollHeight;
+    };
+
     let open = true; // this reply is still the one streaming (not ended, not stopped)
-    const end = (note: string) => {
+    const end = (note: string, error?: string) => {
       if (!open) return;
       open = false;
-      view.el.classList.remove("streaming");
-      if (reply.content) history.push(reply);
-      stats.textContent = note;
-      finish();
+      cancelAnimationFrame(frame);
+      reply.stats = note;
+      if (error) reply.error = error;
+      stop = null;
+      send.disabled = false;
+      stopButton.disabled = true;
+      draw();
+      if (alive) prompt.focus();
     };
     const cancel = subscribe<GenerateData>(GENERATE, { input: { modelId: model.value, messages, ...numbers } }, {
       next: ({ generationStream: chunk }) => {
         if (chunk.text) {
           if (firstMs === null) firstMs = performance.now() - t0;
           chunks++;
-          view.el.dataset.chunks = String(chunks);
+          reply.chunks = chunks;
+          view.dataset.chunks = String(chunks);
           reply.content += chunk.text;
-          view.text.textContent = reply.content;
           stats.textContent = `time to first token ${Math.round(firstMs)} ms · ${chunks} chunks`;
-          log.scrollTop = log.scrollHeight;
+          frame ||= requestAnimationFrame(paint);
         }
         const g = chunk.generation;
         if (chunk.done && g) {
           reply.content = g.text;
-          view.text.textContent = g.text;
-          view.el.dataset.done = "true";
           end(`time to first token ${Math.round(g.timeToFirstTokenMs)} ms · ${fmtNumber(g.tokensPerSecond, 3)} tokens/s · ` +
             `${g.completionTokens} tokens · ${g.finishReason}`);
         }
       },
-      error: (err: ApiError) => {
-        end("failed");
-        view.el.append(errorBox(err.message));
-      },
+      error: (err: ApiError) => end("failed", err.message),
       complete: () => end("ended without a final chunk"),
     });
     stop = () => {
@@ -124,24 +219,29 @@ export const mountPlayground: Page = (root, params) => {
 
   composer.addEventListener("submit", (e) => {
     e.preventDefault();
-    ask();
+    ask(prompt.value.trim());
   });
   prompt.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
-      ask();
+      ask(prompt.value.trim());
     }
   });
   stopButton.addEventListener("click", () => stop?.());
   reset.addEventListener("click", () => {
+    stop?.();
     history.length = 0;
-    clear(log);
+    draw();
   });
+  model.addEventListener("change", showModelNote);
+  draw();
 
   request<ServedData>(SERVED_MODELS).then(
     (data) => {
       if (!alive) return;
       const ready = data.mergedModels.filter((m) => m.status === "READY");
+      for (const m of data.models) if (m.randomWeights) randomModels.add(m.id);
+      for (const m of ready) if (m.baseModel.randomWeights) randomModels.add(m.id);
       clear(model,
         ready.length > 0 && h("optgroup", { label: "Merged models" }, ...ready.map((m) => h("option", { value: m.id }, `${m.adapter.name} · ${m.precision}`))),
         data.models.length > 0 && h("optgroup", { label: "Base models" }, ...data.models.map((m) => h("option", { value: m.id }, m.name))),
@@ -149,6 +249,7 @@ export const mountPlayground: Page = (root, params) => {
       const wanted = params.get("model");
       if (wanted && [...model.options].some((o) => o.value === wanted)) model.value = wanted;
       if (model.options.length === 0) problem.append(errorBox("No model to chat with yet: register a base model or merge an adapter."));
+      showModelNote();
     },
     (err: ApiError) => alive && problem.append(errorBox(`Could not load the models: ${err.message}`)),
   );

@@ -1,22 +1,28 @@
 import { request, subscribe, type ApiError } from "../api.js";
-import { MetricsChart } from "../chart.js";
-import { clear, errorBox, fmtBytes, fmtNumber, fmtTime, h, statusBadge } from "../dom.js";
+import { MetricsChart, smoothingControl } from "../chart.js";
+import { clear, errorBox, fmtBytes, fmtNumber, fmtTime, h, pathCode, statusBadge } from "../dom.js";
+import { hyperparameterGroups } from "../hyperparameters.js";
 import {
   ACTIVE, CANCEL, MERGE, MERGED_MODELS, PROGRESS, RESUME, RUN,
   type CheckpointRow, type Log, type MergedData, type MergedRow, type ProgressData, type RunData, type RunDetail,
 } from "../operations.js";
 import type { Page } from "../main.js";
+import { etaSeconds, fmtCount, fmtDuration, trainedTokens } from "../run-stats.js";
 
 const RESUMABLE = ["INTERRUPTED", "CANCELLED", "FAILED"];
 
-/** One run: live chart from `trainingProgress`, hyperparameters, checkpoints, logs, cancel/resume, merge. */
+/**
+ * One run: live charts from `trainingProgress` (smoothing, tokens/s), elapsed / ETA / trained tokens, grouped
+ * hyperparameters, checkpoints, live logs, cancel/resume, merge. An unknown id shows its error alone.
+ */
 export const mountRun: Page = (root, _params, id) => {
   const runId = id!;
   const chart = new MetricsChart();
   const head = h("div", { class: "run-head" });
   const actions = h("div", { class: "actions" });
   const summary = h("div");
-  const hyper = h("dl", { class: "hyper" });
+  const hyper = h("div");
+  const timing = h("p", { class: "facts timing" });
   const checkpoints = h("ul", { class: "checkpoints" });
   const merge = h("div", { class: "merge" });
   const logs = h("ol", { class: "logs" });
@@ -24,19 +30,37 @@ export const mountRun: Page = (root, _params, id) => {
   let unsubscribe: (() => void) | null = null;
   let mergeTimer: ReturnType<typeof setTimeout> | undefined;
   let precisionChoice = "FP32"; // kept while the merge section redraws
+  let ticker: ReturnType<typeof setInterval> | undefined;
   let alive = true;
 
-  root.append(
-    h("section", { class: "page run" },
-      h("p", {}, h("a", { href: "#/runs" }, "← Runs")),
-      head, actions,
-      h("h2", {}, "Training curves"), chart.el, summary,
-      h("div", { class: "columns" },
-        h("div", {}, h("h2", {}, "Hyperparameters"), hyper),
-        h("div", {}, h("h2", {}, "Checkpoints"), checkpoints, h("h2", {}, "Adapter"), merge)),
-      h("h2", {}, "Logs"), logs,
-    ),
+  const curves = h("div", { class: "curves", hidden: true },
+    h("div", { class: "title-row" }, h("h2", {}, "Training curves"), smoothingControl((w) => chart.setSmoothing(w))), chart.el);
+  // everything but the head waits for the run: an unknown id shows no empty sections
+  const body = h("div", { hidden: true },
+    curves, summary,
+    h("div", { class: "columns" },
+      h("div", {}, h("h2", {}, "Hyperparameters"), hyper),
+      h("div", {}, h("h2", {}, "Checkpoints"), checkpoints, h("h2", {}, "Adapter"), merge)),
+    h("h2", {}, "Logs"), logs,
   );
+  root.append(h("section", { class: "page run" }, h("p", {}, h("a", { href: "#/runs" }, "← Runs")), head, actions, body));
+
+  /** Elapsed time, ETA at the recent pace, and trained tokens; ticks every second while the run is active. */
+  const drawTiming = () => {
+    if (!run) return;
+    const points = chart.metrics();
+    const active = ACTIVE.includes(run.status);
+    const started = run.startedAt ? Date.parse(run.startedAt) : null;
+    const ended = run.finishedAt && !active ? Date.parse(run.finishedAt) : Date.now();
+    const eta = run.status === "RUNNING" ? etaSeconds(points, run.currentStep, run.maxSteps) : null;
+    const tokens = trainedTokens(points);
+    clear(timing,
+      h("span", { "data-stat": "elapsed" }, `elapsed ${started === null ? "–" : fmtDuration((ended - started) / 1000)}`),
+      active ? h("span", { "data-stat": "eta" }, ` · ETA ${fmtDuration(eta)}`) : null,
+      tokens !== null && h("span", { "data-stat": "tokens", title: "tokens/s of each logging window times its length" }, ` · ≈ ${fmtCount(tokens)} tokens trained`),
+    );
+    curves.hidden = points.length === 0;
+  };
 
   const drawHead = () => {
     if (!run) return;
@@ -47,8 +71,12 @@ export const mountRun: Page = (root, _params, id) => {
       h("p", { class: "facts" },
         `step ${run.currentStep} / ${run.maxSteps} · loss ${fmtNumber(run.latestLoss)} · ${run.baseModel.name} on ${run.dataset.name} · `,
         `${run.backend}${run.engine ? ` (${run.engine}, ${run.device})` : ""} · started ${fmtTime(run.startedAt)}`),
+      timing,
       run.error ? errorBox(run.error) : null,
     );
+    drawTiming();
+    clearInterval(ticker);
+    if (ACTIVE.includes(run.status)) ticker = setInterval(drawTiming, 1000);
     clear(actions);
     if (ACTIVE.includes(run.status)) actions.append(h("button", { type: "button", class: "danger", onclick: () => void act(CANCEL) }, "Cancel"));
     if (RESUMABLE.includes(run.status)) actions.append(h("button", { type: "button", onclick: () => void act(RESUME) }, "Resume"));
@@ -60,9 +88,7 @@ export const mountRun: Page = (root, _params, id) => {
     clear(summary, s && h("p", { class: "facts" },
       `train_runtime ${fmtNumber(s.trainRuntime)} s · train_samples_per_second ${fmtNumber(s.trainSamplesPerSecond)} · `,
       `train_steps_per_second ${fmtNumber(s.trainStepsPerSecond)} · train_loss ${fmtNumber(s.trainLoss)} · epoch ${fmtNumber(s.epoch)}`));
-    clear(hyper, ...Object.entries(run.hyperparameters).flatMap(([k, v]) => [
-      h("dt", {}, k), h("dd", {}, Array.isArray(v) ? v.join(", ") : String(v)),
-    ]));
+    clear(hyper, hyperparameterGroups(run.hyperparameters));
     clear(checkpoints);
     run.checkpoints.forEach(addCheckpoint);
     if (run.checkpoints.length === 0) checkpoints.append(h("li", { class: "muted" }, "none yet"));
@@ -73,7 +99,7 @@ export const mountRun: Page = (root, _params, id) => {
 
   const addCheckpoint = (c: CheckpointRow) => {
     checkpoints.querySelector(".muted")?.remove();
-    checkpoints.append(h("li", {}, `step ${c.step}: `, h("code", {}, c.path)));
+    checkpoints.append(h("li", {}, `step ${c.step}: `, pathCode(c.path)));
   };
   const addLog = (l: Log) => {
     logs.append(h("li", { class: l.level.toLowerCase() }, h("time", {}, new Date(l.at).toLocaleTimeString()), ` ${l.message}`));
@@ -108,7 +134,7 @@ export const mountRun: Page = (root, _params, id) => {
       }
     };
     clear(merge,
-      h("p", {}, h("code", {}, adapter.path), ` · ${fmtBytes(adapter.sizeBytes)}`),
+      h("p", {}, pathCode(adapter.path), ` · ${fmtBytes(adapter.sizeBytes)}`),
       h("div", { class: "inline" }, precision, h("button", { type: "button", onclick: () => void start() }, "Merge")),
       note,
       h("ul", { class: "merged" }, ...merged.map((m) => h("li", { "data-merged": m.id, "data-status": m.status },
@@ -135,6 +161,7 @@ export const mountRun: Page = (root, _params, id) => {
     if (!data.trainingRun) throw new Error(`no training run ${runId}`);
     run = data.trainingRun;
     chart.add(run.metrics);
+    body.hidden = false;
     drawHead();
     drawDetail();
   };
@@ -175,9 +202,10 @@ export const mountRun: Page = (root, _params, id) => {
     });
   };
 
-  load().then(watch, (err: Error) => clear(head, errorBox(`Could not load run ${runId}: ${err.message}`)));
+  load().then(watch, (err: Error) => clear(head, h("h1", {}, "Run not found"), errorBox(`Could not load run ${runId}: ${err.message}`)));
   return () => {
     alive = false;
+    clearInterval(ticker);
     unsubscribe?.();
     clearTimeout(mergeTimer);
     chart.destroy();

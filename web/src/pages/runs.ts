@@ -2,14 +2,17 @@ import { request, type ApiError } from "../api.js";
 import { clear, errorBox, fmtNumber, fmtTime, h, statusBadge } from "../dom.js";
 import { ACTIVE, RUNS, type RunRow, type RunsData } from "../operations.js";
 import type { Page } from "../main.js";
+import { COMPARE_MAX, COMPARE_MIN } from "./compare.js";
 
 const PAGE = 20;
 
-/** The list of training runs, newest first; refreshed while any shown run is queued or running. */
+/** The list of training runs, newest first; refreshed while any shown run is queued or running; pick 2–5 to compare. */
 export const mountRuns: Page = (root) => {
   const body = h("tbody");
   const status = h("p", { class: "muted" }, "Loading runs…");
-  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const compare = h("button", { type: "button", disabled: true }, "Compare");
+  const selected = new Set<string>();
   let rows: RunRow[] = [];
   let cursor: string | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -22,6 +25,7 @@ export const mountRuns: Page = (root) => {
         h(
           "tr",
           { "data-run": r.id },
+          h("td", {}, pick(r)),
           h("td", {}, h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name ?? r.id.slice(0, 8))),
           h("td", {}, statusBadge(r.status)),
           h("td", {}, r.baseModel.name),
@@ -34,6 +38,25 @@ export const mountRuns: Page = (root) => {
     );
     status.textContent = total === 0 ? "No training runs yet: start one from “New run”." : `${rows.length} of ${total} runs`;
   };
+
+  const pick = (r: RunRow) => {
+    const box = h("input", { type: "checkbox", name: "compare", value: r.id, "aria-label": `compare ${r.name ?? r.id.slice(0, 8)}`, checked: selected.has(r.id) });
+    box.addEventListener("change", () => {
+      if (box.checked) selected.add(r.id);
+      else selected.delete(r.id);
+      drawCompare();
+    });
+    return box;
+  };
+  const drawCompare = () => {
+    const n = selected.size;
+    compare.disabled = n < COMPARE_MIN || n > COMPARE_MAX;
+    compare.textContent = n === 0 ? "Compare" : `Compare ${n}`;
+    compare.title = `pick ${COMPARE_MIN} to ${COMPARE_MAX} runs`;
+  };
+  compare.addEventListener("click", () => {
+    location.hash = `#/compare?ids=${[...selected].map(encodeURIComponent).join(",")}`;
+  });
 
   const load = async (append: boolean) => {
     clearTimeout(timer);
@@ -59,10 +82,11 @@ export const mountRuns: Page = (root) => {
 
   root.append(
     h("section", { class: "page runs" },
-      h("div", { class: "title-row" }, h("h1", {}, "Training runs"), h("a", { class: "button", href: "#/new" }, "New run")),
+      h("div", { class: "title-row" }, h("h1", {}, "Training runs"),
+        h("div", { class: "inline" }, compare, h("a", { class: "button", href: "#/new" }, "New run"))),
       h("div", { class: "table-wrap" },
         h("table", {},
-          h("thead", {}, h("tr", {}, h("th", {}, "Run"), h("th", {}, "Status"), h("th", {}, "Base model"), h("th", { class: "wide" }, "Dataset"),
+          h("thead", {}, h("tr", {}, h("th", {}, h("span", { class: "visually-hidden" }, "Compare")), h("th", {}, "Run"), h("th", {}, "Status"), h("th", {}, "Base model"), h("th", { class: "wide" }, "Dataset"),
             h("th", {}, "Step"), h("th", {}, "Loss"), h("th", { class: "wide" }, "Created"))),
           body)),
       status,
