@@ -10,8 +10,8 @@ export interface PullOptions {
   kind: RepoKind;
   /** a branch, tag or commit; default `main` */
   revision?: string;
-  /** the files land here under their repo paths */
-  out: string;
+  /** the files land here under their repo paths (or in the directory chosen for the commit the revision is at) */
+  out: string | ((commit: string) => string);
   access: HubAccess;
   onProgress?: (event: PullProgress) => void;
   signal?: AbortSignal;
@@ -43,12 +43,12 @@ export const PARTIAL_DIR = path.join(".cache", "huggingface", "download");
  */
 export async function pullRepo(opts: PullOptions): Promise<PullResult> {
   const { repo, kind, access } = opts;
-  if (!/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(repo) || repo.includes("..")) {
-    throw new UserError(`repo must be a Hub repo id such as microsoft/phi-2, got ${JSON.stringify(repo)}`);
-  }
+  checkRepoId(repo, "repo");
   const revision = opts.revision ?? "main";
+  checkRevision(revision, "revision");
   const common = { hubUrl: access.endpoint, ...(access.token ? { accessToken: access.token } : {}) };
   const commit = await resolveCommit(opts, revision, common);
+  const out = typeof opts.out === "string" ? opts.out : opts.out(commit);
   const listed: RepoFile[] = [];
   try {
     for await (const entry of listFiles({ ...common, repo: { type: kind, name: repo }, revision: commit, recursive: true })) {
@@ -69,18 +69,40 @@ export async function pullRepo(opts: PullOptions): Promise<PullResult> {
     const { fetched } = await downloadRepoFile(file, {
       url: info.url,
       token: access.token,
-      target: path.join(opts.out, file.path),
-      partial: path.join(opts.out, PARTIAL_DIR, `${file.path}.${file.lfs?.oid ?? file.oid}.incomplete`),
+      target: path.join(out, file.path),
+      partial: path.join(out, PARTIAL_DIR, `${file.path}.${file.lfs?.oid ?? file.oid}.incomplete`),
       onBytes: (bytes) => opts.onProgress?.({ type: "bytes", path: file.path, bytes }),
       signal: opts.signal,
     });
+    if (!fetched) opts.onProgress?.({ type: "bytes", path: file.path, bytes: file.size }); // already there counts as done
     opts.onProgress?.({ type: "file", path: file.path, size: file.size, fetched });
   }
-  return { repo, kind, commit, dir: opts.out, files, splits: selected.splits };
+  return { repo, kind, commit, dir: out, files, splits: selected.splits };
 }
 
-async function resolveCommit(opts: PullOptions, revision: string, common: { hubUrl: string; accessToken?: string }): Promise<string> {
-  // GET /api/{models,datasets}/<repo>/revision/<revision>
+/** A Hub repo id: `name` or `owner/name`, of letters, digits, `-`, `_`, `.` (never `..`). */
+export function checkRepoId(repo: string, field: string): void {
+  if (typeof repo !== "string" || !/^[A-Za-z0-9][\w.-]{0,95}(\/[A-Za-z0-9][\w.-]{0,95})?$/.test(repo) || repo.includes("..")) {
+    throw new UserError(`${field} must be a Hub repo id such as microsoft/phi-2, got ${JSON.stringify(repo)}`, { field });
+  }
+}
+
+/** A branch, tag or commit name as git allows it (refs/pr/1, v1.0, a sha). */
+export function checkRevision(revision: string, field: string): void {
+  if (typeof revision !== "string" || !/^[\w.\/-]{1,255}$/.test(revision) || revision.includes("..") || revision.startsWith("/")) {
+    throw new UserError(`${field} must be a branch, tag or commit, got ${JSON.stringify(revision)}`, { field });
+  }
+}
+
+/** The commit a revision of a repo points at now (GET /api/{models,datasets}/<repo>/revision/<revision>). */
+export async function resolveRevision(opts: Pick<PullOptions, "repo" | "kind" | "revision" | "access">): Promise<string> {
+  checkRepoId(opts.repo, "repo");
+  const revision = opts.revision ?? "main";
+  checkRevision(revision, "revision");
+  return resolveCommit(opts, revision, { hubUrl: opts.access.endpoint, ...(opts.access.token ? { accessToken: opts.access.token } : {}) });
+}
+
+async function resolveCommit(opts: Pick<PullOptions, "repo" | "kind" | "revision" | "access">, revision: string, common: { hubUrl: string; accessToken?: string }): Promise<string> {
   const commitAt = async (rev: string | undefined): Promise<unknown> => {
     const params = { ...common, name: opts.repo, revision: rev, additionalFields: ["sha" as const] };
     return opts.kind === "model" ? (await modelInfo(params)).sha : (await datasetInfo(params)).sha;
@@ -100,7 +122,7 @@ async function resolveCommit(opts: PullOptions, revision: string, common: { hubU
 }
 
 /** The Hub's refusals as one line naming the repo (a 401 is how the Hub hides a private repo from a stranger). */
-function hubError(err: unknown, opts: PullOptions, revision: string): unknown {
+function hubError(err: unknown, opts: Pick<PullOptions, "repo" | "kind" | "access">, revision: string): unknown {
   const what = `${opts.kind} repo ${opts.repo}`;
   if (err instanceof UserError) return err;
   if (err instanceof HubApiError) {

@@ -53,6 +53,15 @@ export async function hubRepos(): Promise<{ repos: HubRepo[]; modelFiles: Record
       refs: { main: COMMIT },
       files: { "data/train-00000-of-00001.parquet": oasstParquet(MESSAGE_ROWS, { drop: ["parent_id"] }) },
     },
+    {
+      type: "dataset",
+      id: "test-org/half-bad",
+      refs: { main: COMMIT },
+      files: {
+        "data/train-00000-of-00001.parquet": oasstParquet(train),
+        "data/validation-00000-of-00001.parquet": oasstParquet(validation, { drop: ["text"] }),
+      },
+    },
     { type: "model", id: "test-org/private-phi", refs: { main: COMMIT }, files: modelFiles, token: "hf_testtoken" },
   ];
   return { repos, modelFiles, cleanup: () => rm(dir, { recursive: true, force: true }) };
