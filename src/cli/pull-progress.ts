@@ -50,5 +50,9 @@ export function pullProgress(stream: NodeJS.WriteStream = process.stderr): { onP
       line(`pull: ${e.path} ${humanBytes(e.size)} ${e.fetched ? "downloaded" : "already there"}, checksum verified`);
     }
   };
-  return { onProgress, stop: () => multi?.stop() };
+  const stop = (): void => {
+    multi?.update(); // prints the lines logged since the last redraw, which stop() would drop
+    multi?.stop();
+  };
+  return { onProgress, stop };
 }
