@@ -3,11 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { UserError } from "../model/errors.js";
 
-/** Where the Hub is and who we are there. */
+/** Where the Hub is, who we are there, and how long a download may go without a byte. */
 export interface HubAccess {
   /** `https://huggingface.co` unless HF_ENDPOINT says otherwise (a mirror, a private Hub, a test server) */
   endpoint: string;
   token?: string;
+  /** HF_HUB_DOWNLOAD_TIMEOUT (seconds, default 10): a connection silent this long is dropped and resumed */
+  downloadTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -15,7 +17,8 @@ type Env = Record<string, string | undefined>;
 /**
  * Read the Hub's address and token from the environment the way `huggingface_hub` does: `HF_ENDPOINT` (trailing
  * slashes dropped); the token from `HF_TOKEN`, else the file `HF_TOKEN_PATH`, else `$HF_HOME/token` (HF_HOME defaults
- * to `$XDG_CACHE_HOME/huggingface`, then `~/.cache/huggingface`), which `huggingface-cli login` writes.
+ * to `$XDG_CACHE_HOME/huggingface`, then `~/.cache/huggingface`), which `huggingface-cli login` writes; and
+ * `HF_HUB_DOWNLOAD_TIMEOUT`.
  */
 export function hubAccess(env: Env = process.env): HubAccess {
   const endpoint = (env.HF_ENDPOINT?.trim() || "https://huggingface.co").replace(/\/+$/, "");
@@ -29,7 +32,9 @@ export function hubAccess(env: Env = process.env): HubAccess {
   const token = env.HF_TOKEN?.trim() || tokenFile(env);
   // @huggingface/hub refuses other tokens with a TypeError; say which variable holds it
   if (token && !token.startsWith("hf_")) throw new UserError(`HF_TOKEN (or the token file) must hold a Hugging Face token starting with "hf_"`);
-  return token ? { endpoint, token } : { endpoint };
+  const timeout = Number(env.HF_HUB_DOWNLOAD_TIMEOUT ?? 10);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UserError(`HF_HUB_DOWNLOAD_TIMEOUT must be a number of seconds > 0, got "${env.HF_HUB_DOWNLOAD_TIMEOUT}"`);
+  return { endpoint, ...(token ? { token } : {}), downloadTimeoutMs: timeout * 1000 };
 }
 
 function tokenFile(env: Env): string | undefined {

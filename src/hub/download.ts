@@ -30,6 +30,8 @@ export interface DownloadOptions {
   target: string;
   partial: string;
   onBytes?: (n: number) => void;
+  /** a response that sends nothing for this long is dropped (and resumed) */
+  timeoutMs: number;
   signal?: AbortSignal;
 }
 
@@ -91,9 +93,28 @@ async function fetchFrom(file: RepoFile, opts: DownloadOptions, state: { have: n
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (state.have > 0) headers.Range = `bytes=${state.have}-`;
-  const res = await fetch(opts.url, { headers, signal: opts.signal });
+  const stalled = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const alive = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stalled.abort(new Error(`no data for ${opts.timeoutMs / 1000} s`)), opts.timeoutMs);
+  };
+  alive();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stalled.signal]) : stalled.signal;
+  try {
+    const res = await fetch(opts.url, { headers, signal });
+    await appendBody(res, file, opts, state, expected, alive);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Check the response to a (ranged) GET and append its body to the partial file, calling `alive` on every chunk. */
+async function appendBody(res: Response, file: RepoFile, opts: DownloadOptions, state: { have: number; hash: Hash }, expected: Expected, alive: () => void): Promise<void> {
   if (res.status !== 200 && res.status !== 206) {
     await res.body?.cancel();
+    // an overloaded server is asked again (as a broken connection is); a refusal is final
+    if (res.status >= 500 || res.status === 429) throw new Error(`HTTP ${res.status}`);
     throw new UserError(`${file.path}: the Hub answered HTTP ${res.status} to the download`);
   }
   if (res.status === 200 && state.have > 0) {
@@ -111,6 +132,7 @@ async function fetchFrom(file: RepoFile, opts: DownloadOptions, state: { have: n
   const out = await open(opts.partial, "a");
   try {
     for await (const chunk of res.body ?? []) {
+      alive();
       const bytes = chunk as Uint8Array;
       if (state.have + bytes.length > file.size) throw new UserError(`${file.path}: the Hub sent more than the ${file.size} bytes it lists`);
       await out.write(bytes);

@@ -52,7 +52,10 @@ export async function pullRepo(opts: PullOptions): Promise<PullResult> {
   const listed: RepoFile[] = [];
   try {
     for await (const entry of listFiles({ ...common, repo: { type: kind, name: repo }, revision: commit, recursive: true })) {
-      if (entry.type === "file" && entry.oid) listed.push({ path: entry.path, size: entry.size, oid: entry.oid, ...(entry.lfs ? { lfs: entry.lfs } : {}) });
+      if (entry.type !== "file") continue;
+      const file: RepoFile = { path: entry.path, size: entry.size, oid: entry.oid ?? "", ...(entry.lfs ? { lfs: entry.lfs } : {}) };
+      checkListed(file, `${kind} repo ${repo}`);
+      listed.push(file);
     }
   } catch (err) {
     throw hubError(err, opts, revision);
@@ -72,12 +75,24 @@ export async function pullRepo(opts: PullOptions): Promise<PullResult> {
       target: path.join(out, file.path),
       partial: path.join(out, PARTIAL_DIR, `${file.path}.${file.lfs?.oid ?? file.oid}.incomplete`),
       onBytes: (bytes) => opts.onProgress?.({ type: "bytes", path: file.path, bytes }),
+      timeoutMs: access.downloadTimeoutMs,
       signal: opts.signal,
     });
     if (!fetched) opts.onProgress?.({ type: "bytes", path: file.path, bytes: file.size }); // already there counts as done
     opts.onProgress?.({ type: "file", path: file.path, size: file.size, fetched });
   }
   return { repo, kind, commit, dir: out, files, splits: selected.splits };
+}
+
+/** What the listing says is used as a path and a file name here: it must stay inside `out`, and ids must be hex. */
+function checkListed(file: RepoFile, where: string): void {
+  const parts = file.path.split("/");
+  if (file.path.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..") || file.path.includes("\0")) {
+    throw new UserError(`${where}: the Hub listed a file with an unsafe path, ${JSON.stringify(file.path)}`);
+  }
+  if (!/^[0-9a-f]{40}$/.test(file.oid) || (file.lfs && !/^[0-9a-f]{64}$/.test(file.lfs.oid)) || !Number.isSafeInteger(file.size) || file.size < 0) {
+    throw new UserError(`${where}: the Hub listed ${file.path} without a valid id, checksum or size`);
+  }
 }
 
 /** A Hub repo id: `name` or `owner/name`, of letters, digits, `-`, `_`, `.` (never `..`). */

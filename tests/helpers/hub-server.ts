@@ -29,6 +29,8 @@ export interface FakeHub {
   requests: LoggedRequest[];
   /** the next download of this path sends this many bytes, then the connection is destroyed */
   cutOnce: Map<string, number>;
+  /** the next download of this path sends this many bytes, then nothing more (the connection stays open) */
+  stallOnce: Map<string, number>;
   /** these paths are served with one byte flipped (the listing keeps the true checksum) */
   corrupt: Set<string>;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 export async function startFakeHub(repos: HubRepo[], opts: { pageSize?: number } = {}): Promise<FakeHub> {
   const requests: LoggedRequest[] = [];
   const cutOnce = new Map<string, number>();
+  const stallOnce = new Map<string, number>();
   const corrupt = new Set<string>();
   const pageSize = opts.pageSize ?? 3;
   let base = "";
@@ -94,6 +97,12 @@ export async function startFakeHub(repos: HubRepo[], opts: { pageSize?: number }
     if (cut !== undefined) {
       cutOnce.delete(path);
       res.write(slice.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
+    const stall = req.method === "GET" && (end - start > 0) ? stallOnce.get(path) : undefined;
+    if (stall !== undefined) {
+      stallOnce.delete(path);
+      res.write(slice.subarray(0, stall));
       return;
     }
     res.end(slice);
@@ -179,6 +188,7 @@ export async function startFakeHub(repos: HubRepo[], opts: { pageSize?: number }
     url: base,
     requests,
     cutOnce,
+    stallOnce,
     corrupt,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();

@@ -39,6 +39,7 @@ afterAll(async () => {
 afterEach(() => {
   hub.requests.length = 0;
   hub.cutOnce.clear();
+  hub.stallOnce.clear();
   hub.corrupt.clear();
   delete process.env.HF_TOKEN;
 });
@@ -105,6 +106,21 @@ describe("tunegraph pull (against a local server speaking the Hub's protocol)", 
     expect(sha256(await readFile(path.join(out, SHARD)))).toBe(sha256(fixture.modelFiles[SHARD]!));
   });
 
+  it("drops a connection that stalls (HF_HUB_DOWNLOAD_TIMEOUT) and resumes it", async () => {
+    hub.stallOnce.set(SHARD, 4_000_000);
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = "0.5";
+    try {
+      const out = path.join(tmp, "stalled");
+      const r = await cli(["pull", "test-org/tiny-phi", "--out", out]);
+      expect(r.code).toBeNull();
+      const resumed = hub.requests.filter((q) => q.url.startsWith("/cdn-lfs/") && /^bytes=[1-9]\d*-$/.test(q.range ?? ""));
+      expect(resumed).toHaveLength(1);
+      expect(sha256(await readFile(path.join(out, SHARD)))).toBe(sha256(fixture.modelFiles[SHARD]!));
+    } finally {
+      delete process.env.HF_HUB_DOWNLOAD_TIMEOUT;
+    }
+  });
+
   it("continues a partial file an earlier pull left (not restarted)", async () => {
     const out = path.join(tmp, "partial");
     const content = fixture.modelFiles[SHARD]!;
@@ -137,6 +153,10 @@ describe("tunegraph pull (against a local server speaking the Hub's protocol)", 
     expect(oneLine(await cli(["pull", "test-org/tiny-phi", "--revision", "v9", "--out", out]))).toBe(`tunegraph: revision "v9" does not exist in model repo test-org/tiny-phi`);
     expect(oneLine(await cli(["pull", "test-org/tiny-phi", "--dataset", "--out", out]))).toMatch(/^tunegraph: dataset repo test-org\/tiny-phi does not exist/);
     expect(oneLine(await cli(["pull", "../etc", "--out", out]))).toBe(`tunegraph: repo must be a Hub repo id such as microsoft/phi-2, got "../etc"`);
+    // a listing (from whatever HF_ENDPOINT answers) never writes outside --out
+    expect(oneLine(await cli(["pull", "test-org/escape", "--dataset", "--out", out]))).toBe(
+      `tunegraph: dataset repo test-org/escape: the Hub listed a file with an unsafe path, "../../escape.parquet"`,
+    );
     const closed = await closedPort();
     process.env.HF_ENDPOINT = `http://127.0.0.1:${closed}`;
     try {

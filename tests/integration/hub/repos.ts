@@ -62,6 +62,7 @@ export async function hubRepos(): Promise<{ repos: HubRepo[]; modelFiles: Record
         "data/validation-00000-of-00001.parquet": oasstParquet(validation, { drop: ["text"] }),
       },
     },
+    { type: "dataset", id: "test-org/escape", refs: { main: COMMIT }, files: { "../../escape.parquet": oasstParquet(train) } },
     { type: "model", id: "test-org/private-phi", refs: { main: COMMIT }, files: modelFiles, token: "hf_testtoken" },
   ];
   return { repos, modelFiles, cleanup: () => rm(dir, { recursive: true, force: true }) };

@@ -59,10 +59,14 @@ describe("which files a pull takes", () => {
   });
 });
 
-describe("HF_ENDPOINT and HF_TOKEN, read as huggingface_hub reads them", () => {
+describe("HF_ENDPOINT, HF_TOKEN and HF_HUB_DOWNLOAD_TIMEOUT, read as huggingface_hub reads them", () => {
   it("defaults to huggingface.co with no token; a trailing slash is dropped", () => {
-    expect(hubAccess({ HF_HOME: "/nonexistent" })).toEqual({ endpoint: "https://huggingface.co" });
-    expect(hubAccess({ HF_HOME: "/nonexistent", HF_ENDPOINT: "https://hf-mirror.com/" })).toEqual({ endpoint: "https://hf-mirror.com" });
+    expect(hubAccess({ HF_HOME: "/nonexistent" })).toEqual({ endpoint: "https://huggingface.co", downloadTimeoutMs: 10_000 });
+    expect(hubAccess({ HF_HOME: "/nonexistent", HF_ENDPOINT: "https://hf-mirror.com/", HF_HUB_DOWNLOAD_TIMEOUT: "2.5" })).toEqual({
+      endpoint: "https://hf-mirror.com",
+      downloadTimeoutMs: 2500,
+    });
+    expect(() => hubAccess({ HF_HUB_DOWNLOAD_TIMEOUT: "0" })).toThrow('HF_HUB_DOWNLOAD_TIMEOUT must be a number of seconds > 0, got "0"');
     expect(() => hubAccess({ HF_ENDPOINT: "huggingface.co" })).toThrow('HF_ENDPOINT must be a URL, got "huggingface.co"');
   });
 
