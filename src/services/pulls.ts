@@ -29,6 +29,9 @@ export async function pullFromHub(ctx: ServiceContext, kind: HubRepoKind, repo: 
   );
   // a repo or revision that does not exist is refused now, and the job pulls the commit the revision is at now
   const commit = await resolveRevision({ repo, kind: kind === "MODEL" ? "model" : "dataset", revision, access: ctx.config.hub });
+  // two pulls of one commit would write the same partial files
+  const busy = await ctx.prisma.hubPull.findFirst({ where: { kind, repo, commit, status: { in: ["QUEUED", "RUNNING"] } } });
+  if (busy) throw new UserError(`a pull of ${repo} at ${commit} is under way (pull ${busy.id}): wait for it to finish`, "CONFLICT");
   const pull = await ctx.prisma.hubPull.create({
     data: { kind, repo, revision, commit, name: registered, path: pullDir(ctx.config.dataDir, kind, repo, commit), datasetIds: [] },
   });

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readConversations } from "../../../src/data/read.js";
 import { PARTIAL_DIR } from "../../../src/hub/pull.js";
+import { sweepInterrupted } from "../../../src/services/run-status.js";
 import { parameterCount, presetConfig } from "../../../src/model/config.js";
 import { startFakeHub, type FakeHub } from "../../helpers/hub-server.js";
 import { noBackends, startTestApi, type TestApi } from "../api/harness.js";
@@ -65,6 +66,11 @@ describe("pullModel / pullDataset (jobs)", () => {
   it("pulls a model at a pinned commit and registers it", async () => {
     const queued = await pull("pullModel", { repo: "test-org/tiny-phi", name: "tiny-from-hub" });
     expect(queued).toMatchObject({ status: "QUEUED", kind: "MODEL", revision: "main", commit: COMMIT, name: "tiny-from-hub" });
+    const twice = await api.gql(`mutation { pullModel(repo: "test-org/tiny-phi", name: "other") { id } }`);
+    expect(twice.errors?.[0]).toMatchObject({
+      message: `a pull of test-org/tiny-phi at ${COMMIT} is under way (pull ${queued.id}): wait for it to finish`,
+      extensions: { code: "CONFLICT" },
+    });
     const done = await finished(queued.id);
     expect(done.error).toBeNull();
     expect(done.status).toBe("SUCCEEDED");
@@ -124,5 +130,18 @@ describe("pullModel / pullDataset (jobs)", () => {
     // the train split read fine and was registered first: it is removed again
     const { data } = await api.gql<{ datasets: { name: string }[] }>("{ datasets { name } }");
     expect(data!.datasets.map((d) => d.name).sort()).toEqual(["oasst-mini", "oasst-mini-validation"]);
+  });
+
+  it("a pull whose worker stopped (no heartbeat) is failed by the sweep, saying how to continue", async () => {
+    const { prisma } = api.services.ctx;
+    const stale = await prisma.hubPull.create({
+      data: { kind: "MODEL", repo: "test-org/tiny-phi", revision: "main", commit: COMMIT, name: "stale", status: "RUNNING", path: "/nowhere", datasetIds: [] },
+    });
+    await prisma.$executeRaw`UPDATE "HubPull" SET "updatedAt" = now() - interval '1 hour' WHERE id = ${stale.id}`;
+    await sweepInterrupted(api.services.ctx);
+    expect(await finished(stale.id)).toMatchObject({
+      status: "FAILED",
+      error: "the worker running this pull stopped: pull again (it continues from the files already downloaded)",
+    });
   });
 });
