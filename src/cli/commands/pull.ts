@@ -47,7 +47,7 @@ export function registerPull(program: Command): void {
       } else {
         for (const { split, path: file } of result.splits) {
           const read = await readConversations(path.join(flags.out, file));
-          process.stdout.write(`pull: split ${split} (${file}): ${read.format}, ${read.counts.conversations} conversations from ${read.counts.rows} rows\n`);
+          process.stdout.write(`pull: split ${split} (${file}): ${read.format}, ${read.counts.conversations} conversation${read.counts.conversations === 1 ? "" : "s"} from ${read.counts.rows} rows\n`);
         }
       }
     }));

@@ -187,7 +187,7 @@ describe("tunegraph pull (against a local server speaking the Hub's protocol)", 
     const train = await readConversations(path.join(out, "data/train-00000-of-00001-b42a775f407cee45.parquet"));
     expect(train.format).toBe("oasst-messages");
     expect(r.out).toContain(`pull: split train (data/train-00000-of-00001-b42a775f407cee45.parquet): oasst-messages, ${train.counts.conversations} conversations from ${train.counts.rows} rows`);
-    expect(r.out).toMatch(/pull: split validation \(data\/validation-00000-of-00001-134b8fd0c89408b6\.parquet\): oasst-messages, 1 conversations from 4 rows/);
+    expect(r.out).toMatch(/pull: split validation \(data\/validation-00000-of-00001-134b8fd0c89408b6\.parquet\): oasst-messages, 1 conversation from 4 rows/);
     expect(hub.requests[0]!.url).toMatch(/^\/api\/datasets\/test-org\/oasst-mini\/revision\/main\?/);
     expect(hub.requests.some((q) => q.url.startsWith(`/datasets/test-org/oasst-mini/resolve/${COMMIT}/data/`))).toBe(true);
   });
