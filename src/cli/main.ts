@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerInitModel } from "./commands/init-model.js";
+import { registerPull } from "./commands/pull.js";
 import { registerLogits } from "./commands/logits.js";
 import { registerTrain } from "./commands/train.js";
 import { registerMerge } from "./commands/merge.js";
@@ -16,6 +17,7 @@ program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 
 // one line per subcommand, in the order of the pipeline; each module adds its command to `program`
 registerInitModel(program);
+registerPull(program);
 registerLogits(program);
 registerTrain(program);
 registerMerge(program);

@@ -4,6 +4,7 @@ import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { UserError } from "../model/errors.js";
 import { DEFAULT_READ_LIMITS, formatBytes, splitLines, type ReadLimits } from "./lines.js";
+import { readParquetRows } from "./parquet.js";
 import { skip, type Example } from "./types.js";
 
 /** One JSON value of a data file, with where it came from for error messages ("data.jsonl line 7"). */
@@ -81,11 +82,12 @@ function* arrayElements(file: string, text: string, firstLine: number): Generato
 
 /**
  * Stream the rows of a data file: JSON Lines (one object a line, read line by line so large files are fine) or one
- * JSON array; either may be gzipped (`.gz`). Blank lines are ignored; a line that is not JSON is a UserError naming it.
+ * JSON array; either may be gzipped (`.gz`); or Parquet (`.parquet`, parquet.ts). Blank lines are ignored; a line that is not JSON is a UserError naming it.
  * `limits` bound a line, an array file and a gzip file's decompressed size (DEFAULT_READ_LIMITS).
  */
 export async function* readRows(file: string, limits: ReadLimits = DEFAULT_READ_LIMITS): AsyncGenerator<Row> {
   await checkFile(file);
+  if (file.endsWith(".parquet")) return yield* readParquetRows(file);
   const input = openText(file);
   const gzip = file.endsWith(".gz");
   const lines = splitLines(input, file, {

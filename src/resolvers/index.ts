@@ -2,6 +2,7 @@ import { AdapterResolver } from "./adapter.resolver.js";
 import { DatasetResolver } from "./dataset.resolver.js";
 import { GenerationResolver } from "./generation.resolver.js";
 import { HealthResolver } from "./health.resolver.js";
+import { HubResolver } from "./hub.resolver.js";
 import { MergedModelResolver } from "./merged.resolver.js";
 import { ModelResolver } from "./model.resolver.js";
 import { ProgressResolver } from "./progress.resolver.js";
@@ -16,6 +17,7 @@ export const resolvers = [
   AdapterResolver,
   MergedModelResolver,
   GenerationResolver,
+  HubResolver,
 ] as const;
 
 export type { ApiContext } from "./context.js";

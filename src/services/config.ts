@@ -1,4 +1,5 @@
 import path from "node:path";
+import { hubAccess, type HubAccess } from "../hub/access.js";
 import { UserError } from "../model/errors.js";
 
 /** Everything the services and the server read from the environment, parsed once. */
@@ -22,6 +23,8 @@ export interface AppConfig {
   trainingConcurrency: number;
   /** seed the demo model and dataset on the first start */
   demo: boolean;
+  /** the Hugging Face Hub that pulls download from: HF_ENDPOINT, HF_TOKEN */
+  hub: HubAccess;
 }
 
 export interface Limits {
@@ -73,6 +76,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     metricFlushMs: int(env, "TUNEGRAPH_METRIC_FLUSH_MS", 1000, 10),
     trainingConcurrency: int(env, "TUNEGRAPH_TRAINING_CONCURRENCY", 1, 1),
     demo: env.TUNEGRAPH_DEMO !== "0",
+    hub: hubAccess(env),
     ...overrides,
   };
 }

@@ -14,6 +14,11 @@ export async function registerModel(ctx: ServiceContext, name: string, dir: stri
   await uniqueName(name, "name", (n) => ctx.prisma.baseModel.findUnique({ where: { name: n } }));
   const real = await resolveInsideRoots(dir, ctx.config.roots, "path");
   await assertEntriesInsideRoots(real, ctx.config.roots);
+  return addModel(ctx, name, real);
+}
+
+/** Register a checkpoint directory the server itself chose (no roots check): one pulled from the Hub. */
+export async function addModel(ctx: ServiceContext, name: string, real: string): Promise<BaseModel> {
   const checkpoint = await Checkpoint.open(real);
   await checkpoint.close();
   return ctx.prisma.baseModel.create({

@@ -6,6 +6,7 @@ import { UserError } from "../model/errors.js";
 
 export const TRAINING_QUEUE = "training";
 export const MERGE_QUEUE = "merge";
+export const PULL_QUEUE = "pull";
 
 export interface TrainingJobData {
   runId: string;
@@ -14,6 +15,10 @@ export interface TrainingJobData {
 
 export interface MergeJobData {
   mergedModelId: string;
+}
+
+export interface PullJobData {
+  pullId: string;
 }
 
 type Log = (msg: string, err?: unknown) => void;
@@ -52,7 +57,7 @@ export class JobQueue {
     const boss = new PgBoss({ connectionString: url, max: 4, application_name: "tunegraph-jobs", schedule: false });
     boss.on("error", (err) => log("job queue error", err));
     await boss.start();
-    for (const name of [TRAINING_QUEUE, MERGE_QUEUE]) {
+    for (const name of [TRAINING_QUEUE, MERGE_QUEUE, PULL_QUEUE]) {
       await boss.createQueue(name, { name, retryLimit: 0, expireInSeconds: EXPIRE_SECONDS });
     }
     return new JobQueue(boss, log);
@@ -66,12 +71,20 @@ export class JobQueue {
     await this.boss.send(MERGE_QUEUE, data, { retryLimit: 0 });
   }
 
+  async sendPull(data: PullJobData): Promise<void> {
+    await this.boss.send(PULL_QUEUE, data, { retryLimit: 0 });
+  }
+
   async workTraining(concurrency: number, handler: (data: TrainingJobData) => Promise<void>): Promise<void> {
     for (let i = 0; i < concurrency; i++) this.loops.push(this.work(TRAINING_QUEUE, handler));
   }
 
   async workMerge(handler: (data: MergeJobData) => Promise<void>): Promise<void> {
     this.loops.push(this.work(MERGE_QUEUE, handler));
+  }
+
+  async workPull(handler: (data: PullJobData) => Promise<void>): Promise<void> {
+    this.loops.push(this.work(PULL_QUEUE, handler));
   }
 
   /** Runs one job of `queue` at a time until stop(); every failure is logged, none escapes. */

@@ -121,3 +121,21 @@ export interface GenerationRecord {
   tokensPerSecond: number;
   createdAt: Date;
 }
+
+export interface HubPullRecord {
+  id: string;
+  kind: "MODEL" | "DATASET";
+  repo: string;
+  revision: string;
+  name: string;
+  status: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED";
+  commit: string | null;
+  path: string;
+  bytesDone: bigint;
+  bytesTotal: bigint | null;
+  error: string | null;
+  modelId: string | null;
+  datasetIds: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}

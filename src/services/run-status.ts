@@ -28,7 +28,7 @@ export function publishStatus(ctx: ServiceContext, run: TrainingRun): Promise<vo
 
 /**
  * Runs left RUNNING by a worker that stopped sending heartbeats (killed, machine lost) become INTERRUPTED, resumable
- * from their last checkpoint; such merges become FAILED. Every API and worker process runs this at start-up and then
+ * from their last checkpoint; such merges and Hub pulls become FAILED. Every API and worker process runs this at start-up and then
  * periodically. Returns the runs interrupted.
  */
 export async function sweepInterrupted(ctx: ServiceContext): Promise<string[]> {
@@ -52,6 +52,10 @@ export async function sweepInterrupted(ctx: ServiceContext): Promise<string[]> {
   await ctx.prisma.mergedModel.updateMany({
     where: { status: "RUNNING", updatedAt: { lt: cutoff } },
     data: { status: "FAILED", error: "the worker running this merge stopped: merge the adapter again" },
+  });
+  await ctx.prisma.hubPull.updateMany({
+    where: { status: "RUNNING", updatedAt: { lt: cutoff } },
+    data: { status: "FAILED", error: "the worker running this pull stopped: pull again (it continues from the files already downloaded)" },
   });
   return marked;
 }

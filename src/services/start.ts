@@ -8,12 +8,13 @@ import type { Backends, ServiceContext } from "./context.js";
 import { seedDemo } from "./demo.js";
 import { EventHub } from "./events.js";
 import { runMergeJob } from "./merges.js";
+import { runPullJob } from "./pulls.js";
 import { JobQueue } from "./queue.js";
 import { sweepInterrupted } from "./run-status.js";
 import { interruptActiveRuns, runTrainingJob } from "./training-worker.js";
 
 export interface StartOptions {
-  /** work training and merge jobs in this process */
+  /** work training, merge and pull jobs in this process */
   worker: boolean;
   /** seed the demo model and dataset when the database is empty */
   demo: boolean;
@@ -47,6 +48,7 @@ export async function startServices(config: AppConfig, backends: Backends, opts:
   if (opts.worker) {
     await queue.workTraining(config.trainingConcurrency, (job) => runTrainingJob(ctx, job.runId, job.resume));
     await queue.workMerge((job) => runMergeJob(ctx, job.mergedModelId));
+    await queue.workPull((job) => runPullJob(ctx, job.pullId));
   }
   return {
     ctx,

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_READ_LIMITS } from "../../../src/data/lines.js";
@@ -7,6 +7,7 @@ import { readConversations } from "../../../src/data/read.js";
 import { readRows } from "../../../src/data/source.js";
 import type { Example, Turn } from "../../../src/data/types.js";
 import { UserError } from "../../../src/model/errors.js";
+import { oasstParquet } from "../../helpers/oasst-parquet.js";
 import { jsonl, MESSAGE_ROWS, messageTrees, tempDir } from "./fixtures.js";
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -91,6 +92,35 @@ describe("exported trees", () => {
     expect(r.counts.skipped).toEqual({ deleted: 1, synthetic: 1, failed_review: 1, no_reply: 1 });
     const all = await readConversations(file, { paths: "all" });
     expect(ids(all.examples)).toEqual(["P1>A2>P2>A4", "P1>A2>P2>A3", "P1>A1", "P1>A5", "P4>A7"]);
+  });
+});
+
+describe("Parquet (the format the Hub serves datasets in)", () => {
+  it("reads OASST message rows as the .jsonl rows, across row groups, with the same counts", async () => {
+    const fromJsonl = await readConversations(await tmp.write("pq-msgs.jsonl", jsonl(MESSAGE_ROWS)), { paths: "all" });
+    const file = await tmp.write("msgs.parquet", oasstParquet(MESSAGE_ROWS, { rowGroupSize: 5 }));
+    const fromParquet = await readConversations(file, { paths: "all" });
+    expect(fromParquet.format).toBe("oasst-messages");
+    expect(fromParquet.examples).toEqual(fromJsonl.examples);
+    expect(fromParquet.counts).toEqual(fromJsonl.counts);
+    expect(ids(fromParquet.examples)).toEqual(["P1>A2>P2>A4", "P1>A2>P2>A3", "P1>A1", "P1>A5", "P4>A7"]);
+  });
+
+  it("names the file and the missing column", async () => {
+    const file = await tmp.write("no-parent.parquet", oasstParquet(MESSAGE_ROWS, { drop: ["parent_id"] }));
+    await expect(readConversations(file)).rejects.toThrow(`${file}: column "parent_id" is missing; OASST message rows need message_id, parent_id, role, text`);
+    const noText = await tmp.write("no-text.parquet", oasstParquet(MESSAGE_ROWS, { drop: ["text"] }));
+    await expect(readConversations(noText)).rejects.toThrow(`${noText}: column "text" is missing`);
+    const unknown = await tmp.write("unknown.parquet", oasstParquet(MESSAGE_ROWS, { drop: ["message_id", "parent_id", "role", "message_tree_id", "text"] }));
+    await expect(readConversations(unknown)).rejects.toThrow(`${unknown}: no known columns (it has user_id, created_date`);
+  });
+
+  it("names the file and row of a bad value, and rejects a file that is not Parquet", async () => {
+    const rows = MESSAGE_ROWS.map((r, i) => (i === 3 ? { ...r, role: "moderator" } : r));
+    const file = await tmp.write("bad-role.parquet", oasstParquet(rows));
+    await expect(readConversations(file)).rejects.toThrow(`${file} row 4: field "role" must be "prompter" or "assistant"`);
+    const fake = await tmp.write("fake.parquet", jsonl(MESSAGE_ROWS));
+    await expect(readConversations(fake)).rejects.toThrow(`${fake} is not a valid Parquet file`);
   });
 });
 
@@ -278,5 +308,15 @@ describe.skipIf(!existsSync(sample))("the real OASST1 sample (en-validation.json
     expect(chat.format).toBe("chat-messages");
     expect(chat.counts).toEqual({ rows: best.examples.length, conversations: best.examples.length, skipped: {} });
     expect(chat.examples).toEqual(best.examples);
+  });
+
+  it("as Parquet (as the Hub serves OASST1) yields the same conversations and counts as the .jsonl", async () => {
+    const rows = (await readFile(sample, "utf8")).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const file = await tmp.write("en-validation.parquet", oasstParquet(rows, { rowGroupSize: 500 }));
+    for (const paths of ["best", "all"] as const) {
+      const [fromJsonl, fromParquet] = await Promise.all([readConversations(sample, { paths }), readConversations(file, { paths })]);
+      expect(fromParquet.counts).toEqual(fromJsonl.counts);
+      expect(fromParquet.examples).toEqual(fromJsonl.examples);
+    }
   });
 });
