@@ -3,7 +3,8 @@ import type { Batch } from "../../data/batcher.js";
 import { layerPath } from "../../model/phi-layout.js";
 import type { MicroStepResult } from "../training/step-engine.js";
 import type { LoraLayer } from "./lora.js";
-import { maskedCrossEntropy, shiftLabels } from "./loss.js";
+import { shiftLabels } from "../training/labels.js";
+import { maskedCrossEntropy } from "./loss.js";
 import type { Adapter, LayerContext, PhiModel, TokenBatch } from "./phi.js";
 
 function rows(data: Int32Array, b: number, t: number): number[][] {
