@@ -27,6 +27,7 @@ import { loraParams } from "../../training/lora.js";
 import type { TrainingHyperparameters } from "../../training/spec.js";
 import type { MicroStepResult, StepEngine, StepEngineFactory } from "../../training/step-engine.js";
 import type { BackendInfo } from "../../types.js";
+import { FLOAT, GraphBuilder, inlineSink } from "../export/graph.js";
 import { cudaAvailable } from "../session.js";
 import { headGraph } from "./head-graph.js";
 import { layerBackwardGraph, layerForwardGraph, localModule, type LayerGraphOptions } from "./layer-graph.js";
@@ -53,11 +54,6 @@ export function onnxStepEngine(provider: OrtProvider, threads = os.availablePara
     },
     load: (config, ckpt, hp, lora) => OnnxStep.load(config, ckpt, hp, lora, provider, threads),
   };
-}
-
-/** Is the CUDA provider usable here? Throws one clear line when it is asked for and cannot load. */
-export async function checkCuda(): Promise<void> {
-  if (!cudaAvailable()) throw new UserError("engine onnx on CUDA: this onnxruntime-node has no CUDA provider (its install script fetches it with network access; ONNXRUNTIME_NODE_INSTALL=skip leaves it out)");
 }
 
 class OnnxStep implements StepEngine {
@@ -212,5 +208,21 @@ class OnnxStep implements StepEngine {
     void this.sessions.forward.release();
     void this.sessions.backward.release();
     void this.sessions.head.release();
+  }
+}
+
+/** Does ORT's CUDA provider load here? (its library is present and a session on it starts) */
+export async function cudaLoads(): Promise<boolean> {
+  if (!cudaAvailable()) return false;
+  try {
+    const g = new GraphBuilder(inlineSink);
+    g.input("x", FLOAT, [1]);
+    g.node("Identity", ["x"], {}, { outputs: ["y"] });
+    g.output("y", FLOAT, [1]);
+    const s = await ort.InferenceSession.create(g.encode("tunegraph-probe", { "": 17 }), { executionProviders: ["cuda"], logSeverityLevel: 3 });
+    await s.release();
+    return true;
+  } catch {
+    return false;
   }
 }
