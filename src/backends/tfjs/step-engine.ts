@@ -1,5 +1,4 @@
 /** The tfjs engine's side of the shared trainer: PhiModel on tfjs, LoRA as tf variables, ./step.ts' micro-step. */
-import type { Checkpoint } from "../../model/checkpoint.js";
 import type { PhiConfig } from "../../model/config.js";
 import type { LoraWeights } from "../../model/peft.js";
 import type { StepEngine, StepEngineFactory } from "../training/step-engine.js";
@@ -17,11 +16,11 @@ export function tfjsStepEngine(info: BackendInfo): StepEngineFactory {
       // the threaded wasm build hangs when its heap runs out: refuse a step that cannot fit before loading anything
       if (info.engine === "wasm") checkWasmHeap(config, hp, longest);
     },
-    async load(config: PhiConfig, ckpt: Checkpoint, hp: TrainingHyperparameters, weights: LoraWeights[]): Promise<StepEngine> {
+    async load(config: PhiConfig, read: (name: string) => Promise<Float32Array>, hp: TrainingHyperparameters, weights: LoraWeights[]): Promise<StepEngine> {
       const lora = loraLayers(weights, hp);
       let model: PhiModel;
       try {
-        model = await PhiModel.load(config, (name) => ckpt.read(name), { quant: hp.quant });
+        model = await PhiModel.load(config, read, { quant: hp.quant });
       } catch (e) {
         lora.forEach((l) => l.dispose());
         throw e;

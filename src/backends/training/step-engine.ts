@@ -3,7 +3,6 @@
  * backward of one micro-batch on the frozen base plus the current LoRA tensors.
  */
 import type { Batch } from "../../data/batcher.js";
-import type { Checkpoint } from "../../model/checkpoint.js";
 import type { PhiConfig } from "../../model/config.js";
 import type { LoraWeights } from "../../model/peft.js";
 import type { BackendInfo } from "../types.js";
@@ -31,5 +30,6 @@ export interface StepEngineFactory {
   readonly info: BackendInfo;
   /** Refuse, with one clear line, a job this engine cannot fit; called before the model loads. */
   checkFits(config: PhiConfig, hp: TrainingHyperparameters, longestSequence: number): void;
-  load(config: PhiConfig, ckpt: Checkpoint, hp: TrainingHyperparameters, lora: LoraWeights[]): Promise<StepEngine>;
+  /** The frozen base from `read` (a checkpoint tensor by its HF name, as float32), with these LoRA tensors. */
+  load(config: PhiConfig, read: (name: string) => Promise<Float32Array>, hp: TrainingHyperparameters, lora: LoraWeights[]): Promise<StepEngine>;
 }

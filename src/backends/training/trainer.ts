@@ -79,7 +79,7 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       events.onLog?.("warn", `${adapterDir}: lora_alpha ${adapter.config.lora_alpha}, use_rslora ${adapter.config.use_rslora}; training with loraAlpha ${hp.loraAlpha}, useRslora ${hp.useRslora}`);
     }
 
-    stepper = await engine.load(config, ckpt, hp, lora);
+    stepper = await engine.load(config, (name) => ckpt.read(name), hp, lora);
     const params = loraParams(lora, hp.r);
     const optimizer = makeOptimizer(hp, params.map((p) => p.length));
     const maxSteps = trainingSteps(hp, prepared.sequences.length);

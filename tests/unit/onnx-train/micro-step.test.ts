@@ -41,8 +41,8 @@ async function engines(hp: TrainingHyperparameters): Promise<[StepEngine, StepEn
   const lora = initialLora(ckpt.config, hp, 5);
   const rng = new Rng(9);
   for (const w of lora) w.B = Float32Array.from(w.B, () => rng.normal() * 0.3); // nonzero B: A gets gradients too
-  const tfjs = await tfjsStepEngine(await initEngine()).load(ckpt.config, ckpt, hp, lora);
-  const onnx = await onnxStepEngine("cpu").load(ckpt.config, ckpt, hp, lora);
+  const tfjs = await tfjsStepEngine(await initEngine()).load(ckpt.config, (name) => ckpt.read(name), hp, lora);
+  const onnx = await onnxStepEngine("cpu").load(ckpt.config, (name) => ckpt.read(name), hp, lora);
   return [tfjs, onnx];
 }
 
@@ -59,7 +59,8 @@ describe("onnx micro-step against the tfjs one", () => {
           expect(Math.abs(b.loss - a.loss) / a.loss).toBeLessThan(1e-6);
           expect(b.grads.length).toBe(a.grads.length);
           const errs = b.grads.map((g, i) => relErr(g, a.grads[i]));
-          // float32 rounding in different summation orders (XNNPACK vs MLAS): measured up to 9e-6
+          // float32 kernels of two libraries (XNNPACK, MLAS): measured 3e-6 to 9e-6 on every tensor alike, while the
+          // loss agrees to 1e-7 and the global gradient norm to 3e-7 (the differences are not along the gradient)
           expect(Math.max(...errs)).toBeLessThan(2e-5);
           expect(Math.min(...b.grads.map((g) => Math.hypot(...g)))).toBeGreaterThan(1e-3); // every tensor gets a gradient
         } finally {

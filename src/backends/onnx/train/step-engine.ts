@@ -12,7 +12,6 @@ import os from "node:os";
 import * as ort from "onnxruntime-node";
 import type { Batch } from "../../../data/batcher.js";
 import { attentionBias, defaultPositions, rotaryTables } from "../../../model/attention-inputs.js";
-import type { Checkpoint } from "../../../model/checkpoint.js";
 import { rotaryDim, type PhiConfig } from "../../../model/config.js";
 import { UserError } from "../../../model/errors.js";
 import { nf4Absmax, quantizeNf4 } from "../../../model/nf4.js";
@@ -52,7 +51,7 @@ export function onnxStepEngine(provider: OrtProvider, threads = os.availablePara
         throw new UserError(`the onnx engine needs about ${gib(need)} GiB for this job (batch ${hp.batchSize} × ${Math.min(hp.maxSeqLength, longest)} tokens, quant ${hp.quant}); this machine has ${gib(have)} GiB: lower batchSize or maxSeqLength`);
       }
     },
-    load: (config, ckpt, hp, lora) => OnnxStep.load(config, ckpt, hp, lora, provider, threads),
+    load: (config, read, hp, lora) => OnnxStep.load(config, read, hp, lora, provider, threads),
   };
 }
 
@@ -71,10 +70,10 @@ class OnnxStep implements StepEngine {
     this.params = loraParams(lora, hp.r);
   }
 
-  static async load(config: PhiConfig, ckpt: Checkpoint, hp: TrainingHyperparameters, lora: LoraWeights[], provider: OrtProvider, threads: number): Promise<OnnxStep> {
+  static async load(config: PhiConfig, load: (name: string) => Promise<Float32Array>, hp: TrainingHyperparameters, lora: LoraWeights[], provider: OrtProvider, threads: number): Promise<OnnxStep> {
     const h = config.hidden_size, v = config.vocab_size;
     const read = async (name: string, n: number): Promise<Float32Array> => {
-      const data = await ckpt.read(name);
+      const data = await load(name);
       if (data.length !== n) throw new UserError(`tensor ${name}: expected ${n} values, got ${data.length}`);
       return data;
     };
