@@ -3,10 +3,11 @@
  * training ops needed), with gradient checkpointing: the forward keeps each layer's input only; the backward runs
  * each layer's backward graph top-down, which recomputes that layer's forward. The head runs in chunks of positions.
  *
- * Session layout: three sessions (layer forward, layer backward, head) shared by all layers, the weights fed as
- * inputs. NF4 codes must be inputs anyway (as initializers ORT constant-folds their dequantization into float32
- * copies); shared graphs are built and optimized once instead of once per layer, and hold no weight copies.
- * Measured against one session per layer with float32 weights as initializers (bench/train.ts, --layout): see README.
+ * Session layout ("shared", the default): three sessions (layer forward, layer backward, head) shared by all layers,
+ * the weights fed as inputs. The alternative, "per-layer" (each layer's forward and backward session holding its
+ * frozen tensors as initializers), is kept for bench/train-layout.ts, which measures both: NF4 codes as initializers
+ * get their dequantization constant-folded into float32 copies (the NF4 saving gone), and with float32 weights the
+ * per-layer sessions were not faster (figures in README, "Training engines").
  */
 import os from "node:os";
 import * as ort from "onnxruntime-node";
@@ -26,7 +27,7 @@ import { loraParams } from "../../training/lora.js";
 import type { TrainingHyperparameters } from "../../training/spec.js";
 import type { MicroStepResult, StepEngine, StepEngineFactory } from "../../training/step-engine.js";
 import type { BackendInfo } from "../../types.js";
-import { FLOAT, GraphBuilder, inlineSink } from "../export/graph.js";
+import { FLOAT, GraphBuilder, inlineSink, onnx, UINT8 } from "../export/graph.js";
 import { cudaAvailable } from "../session.js";
 import { headGraph } from "./head-graph.js";
 import { layerBackwardGraph, layerForwardGraph, localModule, type LayerGraphOptions } from "./layer-graph.js";
@@ -39,7 +40,9 @@ type Feeds = Record<string, ort.Tensor>;
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
 
-export function onnxStepEngine(provider: OrtProvider, threads = os.availableParallelism()): StepEngineFactory {
+export type SessionLayout = "shared" | "per-layer";
+
+export function onnxStepEngine(provider: OrtProvider, threads = os.availableParallelism(), layout: SessionLayout = "shared"): StepEngineFactory {
   const info: BackendInfo = { backend: "onnx", engine: `ort-${provider}`, device: provider === "cuda" ? "gpu" : "cpu", threads };
   return {
     info,
@@ -51,7 +54,7 @@ export function onnxStepEngine(provider: OrtProvider, threads = os.availablePara
         throw new UserError(`the onnx engine needs about ${gib(need)} GiB for this job (batch ${hp.batchSize} × ${Math.min(hp.maxSeqLength, longest)} tokens, quant ${hp.quant}); this machine has ${gib(have)} GiB: lower batchSize or maxSeqLength`);
       }
     },
-    load: (config, read, hp, lora) => OnnxStep.load(config, read, hp, lora, provider, threads),
+    load: (config, read, hp, lora) => OnnxStep.load(config, read, hp, lora, provider, threads, layout),
   };
 }
 
@@ -65,12 +68,15 @@ class OnnxStep implements StepEngine {
     private readonly layers: Feeds[],
     private readonly head: Feeds,
     private readonly embedding: Float32Array,
-    private readonly sessions: { forward: ort.InferenceSession; backward: ort.InferenceSession; head: ort.InferenceSession },
+    private readonly sessions: { forward: ort.InferenceSession[]; backward: ort.InferenceSession[]; head: ort.InferenceSession },
   ) {
     this.params = loraParams(lora, hp.r);
   }
 
-  static async load(config: PhiConfig, load: (name: string) => Promise<Float32Array>, hp: TrainingHyperparameters, lora: LoraWeights[], provider: OrtProvider, threads: number): Promise<OnnxStep> {
+  static async load(
+    config: PhiConfig, load: (name: string) => Promise<Float32Array>, hp: TrainingHyperparameters, lora: LoraWeights[],
+    provider: OrtProvider, threads: number, layout: SessionLayout,
+  ): Promise<OnnxStep> {
     const h = config.hidden_size, v = config.vocab_size;
     const read = async (name: string, n: number): Promise<Float32Array> => {
       const data = await load(name);
@@ -116,12 +122,24 @@ class OnnxStep implements StepEngine {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3,
     };
-    const sessions = {
-      forward: await ort.InferenceSession.create(layerForwardGraph(config, o), options),
-      backward: await ort.InferenceSession.create(layerBackwardGraph(config, o), options),
-      head: await ort.InferenceSession.create(headGraph(config), options),
-    };
+    const forward = layerForwardGraph(config, o), backward = layerBackwardGraph(config, o);
+    const sessions = { forward: [] as ort.InferenceSession[], backward: [] as ort.InferenceSession[], head: await ort.InferenceSession.create(headGraph(config), options) };
+    if (layout === "shared") {
+      sessions.forward.push(await ort.InferenceSession.create(forward, options));
+      sessions.backward.push(await ort.InferenceSession.create(backward, options));
+    } else {
+      for (const feeds of layers) {
+        sessions.forward.push(await ort.InferenceSession.create(withInitializers(forward, feeds), options));
+        sessions.backward.push(await ort.InferenceSession.create(withInitializers(backward, feeds), options));
+      }
+      layers.fill({}); // held by the sessions now
+    }
     return new OnnxStep(config, hp, lora, layers, head, embedding, sessions);
+  }
+
+  private session(kind: "forward" | "backward", layer: number): ort.InferenceSession {
+    const list = this.sessions[kind];
+    return list.length === 1 ? list[0] : list[layer];
   }
 
   setParams(params: Float32Array[]): void {
@@ -160,7 +178,7 @@ class OnnxStep implements StepEngine {
     const inputs: Float32Array[] = [];
     for (let l = 0; l < c.num_hidden_layers; l++) {
       inputs.push(x);
-      const out = await this.sessions.forward.run({ ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(x, [N, H]) });
+      const out = await this.session("forward", l).run({ ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(x, [N, H]) });
       x = out[LAYER_OUTPUT].data as Float32Array;
     }
 
@@ -189,7 +207,7 @@ class OnnxStep implements StepEngine {
     // backward, top-down, each layer recomputing its forward
     const grads: Float32Array[] = new Array(this.params.length);
     for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
-      const out = await this.sessions.backward.run({
+      const out = await this.session("backward", l).run({
         ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(inputs[l], [N, H]), [GRAD_PREFIX + LAYER_OUTPUT]: f32(dy, [N, H]),
       });
       dy = out[GRAD_PREFIX + LAYER_INPUT].data as Float32Array;
@@ -204,9 +222,7 @@ class OnnxStep implements StepEngine {
   }
 
   dispose(): void {
-    void this.sessions.forward.release();
-    void this.sessions.backward.release();
-    void this.sessions.head.release();
+    for (const s of [...this.sessions.forward, ...this.sessions.backward, this.sessions.head]) void s.release();
   }
 }
 
@@ -224,4 +240,20 @@ export async function cudaLoads(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The graph with these inputs turned into initializers (the per-layer layout). */
+function withInitializers(model: Uint8Array, feeds: Feeds): Uint8Array {
+  const m = onnx.ModelProto.decode(model);
+  const graph = m.graph!;
+  graph.input = (graph.input ?? []).filter((i) => !(i.name! in feeds));
+  graph.initializer ??= [];
+  for (const [name, t] of Object.entries(feeds)) {
+    const data = t.data as Float32Array | Uint8Array;
+    graph.initializer.push({
+      name, dims: t.dims.map(Number), dataType: t.type === "uint8" ? UINT8 : FLOAT,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+  }
+  return onnx.ModelProto.encode(m).finish();
 }
