@@ -71,3 +71,23 @@ describe("onnx micro-step against the tfjs one", () => {
     }
   }
 });
+
+describe("onnx engine memory estimate", () => {
+  it("refuses in one line only what would not fit this machine", async () => {
+    const { presetConfig } = await import("../../../src/model/config.js");
+    const { onnxTrainingBytes } = await import("../../../src/backends/onnx/train/memory.js");
+    const os = await import("node:os");
+    const phi2 = presetConfig("phi-2");
+    const engine = onnxStepEngine("cpu");
+    const reference = { ...DEFAULT_HYPERPARAMETERS, batchSize: 4, maxSeqLength: 512 };
+    // the reference job: NF4 phi-2 at 4 × 512 needs a few GiB
+    const need = onnxTrainingBytes(phi2, reference, 512);
+    expect(need / 2 ** 30).toBeGreaterThan(2);
+    expect(need / 2 ** 30).toBeLessThan(12);
+    if (need < 0.9 * os.totalmem()) expect(() => engine.checkFits(phi2, reference, 512)).not.toThrow();
+    // full precision doubles-and-more the weights; a batch of 512 × 2048 tokens fits nowhere
+    expect(onnxTrainingBytes(phi2, { ...reference, quant: "none" }, 512)).toBeGreaterThan(need + 8 * 2 ** 30);
+    const huge = { ...reference, batchSize: 512, maxSeqLength: 2048 };
+    expect(() => engine.checkFits(phi2, huge, 2048)).toThrow(/^the onnx engine needs about \d+\.\d GiB for this job \(batch 512 × 2048 tokens, quant nf4\); this machine has \d+\.\d GiB: lower batchSize or maxSeqLength$/);
+  });
+});
