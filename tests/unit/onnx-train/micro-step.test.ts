@@ -91,3 +91,35 @@ describe("onnx engine memory estimate", () => {
     expect(() => engine.checkFits(phi2, huge, 2048)).toThrow(/^the onnx engine needs about \d+\.\d GiB for this job \(batch 512 × 2048 tokens, quant nf4\); this machine has \d+\.\d GiB: lower batchSize or maxSeqLength$/);
   });
 });
+
+describe("NF4 weights that end in a partial block of 64", () => {
+  it("dequantize in the graph as model/nf4.ts does: the onnx step equals the tfjs one", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { initModel } = await import("../../../src/model/init.js");
+    const { presetConfig } = await import("../../../src/model/config.js");
+    // fc1 and fc2 hold 40 × 60 = 2400 values: 37 blocks and a half
+    const config = presetConfig("tiny", { vocab_size: 97, hidden_size: 40, intermediate_size: 60, num_hidden_layers: 1, num_attention_heads: 2, initializer_range: 0.2 });
+    const root = await mkdtemp(path.join(os.tmpdir(), "tg-ragged-"));
+    try {
+      await initModel({ config, out: path.join(root, "m"), seed: 4, dtype: "F32" });
+      const ck = await Checkpoint.open(path.join(root, "m"));
+      const hp: TrainingHyperparameters = { ...DEFAULT_HYPERPARAMETERS, quant: "nf4", loraDropout: 0, targetModules: ["fc1", "fc2"] };
+      const lora = initialLora(config, hp, 5);
+      const rng = new Rng(9);
+      for (const w of lora) w.B = Float32Array.from(w.B, () => rng.normal() * 0.3);
+      const a = await tfjsStepEngine(await initEngine()).load(config, (n) => ck.read(n), hp, lora);
+      const b = await onnxStepEngine("cpu").load(config, (n) => ck.read(n), hp, lora);
+      const ra = await a.microStep(batch, 1, null);
+      const rb = await b.microStep(batch, 1, null);
+      a.dispose();
+      b.dispose();
+      await ck.close();
+      expect(Math.abs(rb.loss - ra.loss) / ra.loss).toBeLessThan(1e-6);
+      expect(Math.max(...rb.grads.map((g, i) => relErr(g, ra.grads[i])))).toBeLessThan(2e-5);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

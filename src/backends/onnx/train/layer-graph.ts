@@ -35,23 +35,20 @@ export function localModule(m: LinearModule): string {
 }
 
 /** NF4 can run through MatMulBnb4 when the weight is whole blocks of 64 (its kernel reads the flat codes). */
-export function wholeBlocks(c: PhiConfig, m: LinearModule): boolean {
+function wholeBlocks(c: PhiConfig, m: LinearModule): boolean {
   const [i, o] = linearFeatures(c, m);
   return (i * o) % NF4_BLOCK_SIZE === 0;
 }
 
+/** The forward's values the backward reads. */
 interface LayerForward {
-  x: string;
   xhat: string;
   rstd: string;
-  h: string;
   qr: string;
   kr: string;
   vh: string;
   p: string;
-  o: string;
   f1: string;
-  gl: string;
   y: string;
   /** per LoRA target: its (dropped-out) input */
   loraIn: Map<LinearModule, string>;
@@ -216,7 +213,7 @@ class LayerBuilder {
     const gl = ops.mul(f1, this.gate(f1));
     const mlp = this.linear("fc2", gl, loraIn);
     const y = ops.add(ops.add(attn, mlp), x);
-    return { x, xhat: ln.xhat, rstd: ln.rstd, h, qr, kr, vh, p, o, f1, gl, y, loraIn };
+    return { xhat: ln.xhat, rstd: ln.rstd, qr, kr, vh, p, f1, y, loraIn };
   }
 
   /** A linear's backward: du = dY·W (+ the LoRA branch's), and its LoRA gradients named as outputs. */

@@ -43,7 +43,8 @@ export class Ops {
   meanLast(a: string): string {
     return this.g.op("ReduceMean", [a], { axes: attr.ints([-1]), keepdims: attr.int(1) });
   }
-  sumLast(a: string, keep = true): string {
-    return this.g.op("ReduceSum", [a, this.g.ints([-1])], { keepdims: attr.int(keep ? 1 : 0) });
+  /** Sum over the last axis, kept as size 1. */
+  sumLast(a: string): string {
+    return this.g.op("ReduceSum", [a, this.g.ints([-1])], { keepdims: attr.int(1) });
   }
 }
