@@ -52,6 +52,11 @@ const rowField = (script: AreaScript, list: string, model: string, quant: string
 };
 const forwardRate = (model: string, quant: string) => rowField("forward", "forward", model, quant, "tokensPerSecond");
 const train = (model: string, quant: string, field: string) => rowField("train", "steps", model, quant, field);
+/** bench/train.ts' `steps` row of one engine ("ort-cpu", "torch-bf16"...). */
+const trainOn = (engine: string, model: string, quant: string, field: string) => (r: Round) => {
+  const rows = (r.areas.train as { results?: { steps?: Row[] } } | undefined)?.results?.steps;
+  return at(rows?.find((x) => x.engine === engine && x.model.startsWith(model) && x.quant === quant), field);
+};
 const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20);
 
 export const HEADLINES: Headline[] = [
@@ -97,6 +102,10 @@ export const HEADLINES: Headline[] = [
   { section: "train", measure: "LoRA step time, mid-size, NF4 base", unit: "s", value: train("mid", "nf4", "secondsPerStep") },
   { section: "train", measure: "utilization of the matMul peak, mid-size, full-precision base", unit: "ratio", value: train("mid", "none", "utilization") },
   { section: "train", measure: "utilization of the matMul peak, mid-size, NF4 base", unit: "ratio", value: train("mid", "nf4", "utilization") },
+  { section: "train", measure: "onnx engine: LoRA step, mid-size, NF4 base", unit: "tok/s", value: trainOn("ort-cpu", "mid", "nf4", "tokensPerSecond") },
+  { section: "train", measure: "onnx / tfjs-wasm tokens/s, mid-size, NF4 (target ≥ 3)", unit: "ratio", value: (r) => ratio(trainOn("ort-cpu", "mid", "nf4", "tokensPerSecond")(r), trainOn("wasm", "mid", "nf4", "tokensPerSecond")(r)) },
+  { section: "train", measure: "onnx NF4 / PyTorch bf16 autocast tokens/s, mid-size (target ≥ 1)", unit: "ratio", value: (r) => ratio(trainOn("ort-cpu", "mid", "nf4", "tokensPerSecond")(r), trainOn("torch-bf16", "mid", "none", "tokensPerSecond")(r)) },
+  { section: "train", measure: "onnx engine: reference job (phi-2, 4 × 512, NF4) step time", unit: "s", value: trainOn("ort-cpu", "phi-2", "nf4", "secondsPerStep") },
   { section: "train", measure: "NF4 / full-precision base, step time (mid-size)", unit: "ratio", value: (r) => ratio(train("mid", "nf4", "secondsPerStep")(r), train("mid", "none", "secondsPerStep")(r)) },
   { section: "train", measure: "NF4 / full-precision base, weight bytes (mid-size)", unit: "ratio", value: (r) => ratio(train("mid", "nf4", "weightBytes")(r), train("mid", "none", "weightBytes")(r)) },
   { section: "train", measure: "NF4 / full-precision base, peak RSS (mid-size)", unit: "ratio", value: (r) => ratio(train("mid", "nf4", "peakRssBytes")(r), train("mid", "none", "peakRssBytes")(r)) },

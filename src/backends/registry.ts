@@ -3,13 +3,13 @@ import type { OnnxBackendOptions } from "./onnx/backend.js";
 import type { InferenceBackend, TrainingBackend } from "./types.js";
 
 /** The implementations this build has; each is imported only when first asked for (tfjs and ORT are heavy). */
-export const TRAINING_BACKENDS = ["tfjs"] as const;
+export const TRAINING_BACKENDS = ["lora"] as const;
 export const INFERENCE_BACKENDS = ["onnx"] as const;
 
 export async function trainingBackend(name: string = TRAINING_BACKENDS[0]): Promise<TrainingBackend> {
-  if (name === "tfjs") {
-    const { TfjsTrainingBackend } = await import("./tfjs/backend.js");
-    return new TfjsTrainingBackend();
+  if (name === "lora") {
+    const { LoraTrainingBackend } = await import("./training/backend.js");
+    return new LoraTrainingBackend();
   }
   throw new UserError(`unknown training backend "${name}": expected one of ${TRAINING_BACKENDS.join(", ")}`);
 }

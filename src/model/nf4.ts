@@ -161,7 +161,7 @@ function count(t: Nf4Tensor): number {
 }
 
 // both codes of every byte value: NF4_PAIRS[2b] = code of the high nibble (even element), NF4_PAIRS[2b+1] = low
-const NF4_PAIRS = Float32Array.from({ length: 512 }, (_, i) => NF4_CODE[(i & 1) === 0 ? i >> 5 : (i >> 1) & 15]);
+export const NF4_PAIRS = Float32Array.from({ length: 512 }, (_, i) => NF4_CODE[(i & 1) === 0 ? i >> 5 : (i >> 1) & 15]);
 
 /**
  * Decode the flat elements [start, end) (start even) into out[o ..]: a byte gives two values from NF4_PAIRS, with no

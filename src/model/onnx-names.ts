@@ -42,3 +42,31 @@ function parseKv(re: RegExp, name: string): { layer: number; kind: KvKind } | nu
   const m = re.exec(name);
   return m ? { layer: Number(m[1]), kind: m[2] as KvKind } : null;
 }
+
+// The training engine's graphs (backends/onnx/train): one decoder-layer forward, one backward, one loss head, shared
+// by every layer, with the layer's weights and LoRA tensors as inputs. Frozen tensors keep their HF names relative to
+// the layer ("input_layernorm.weight", "self_attn.q_proj.bias"; the head: "final_layernorm.weight", "lm_head.weight").
+
+/** Layer (or head) input [tokens, hidden]; the backward graph's gradient w.r.t. it is `GRAD_PREFIX + LAYER_INPUT`. */
+export const LAYER_INPUT = "hidden_states";
+/** Layer output [tokens, hidden]; the backward graph takes its gradient as `GRAD_PREFIX + LAYER_OUTPUT`. */
+export const LAYER_OUTPUT = "layer_output";
+/** Additive causal + padding bias [batch, 1, seq, seq] and rotary tables [batch, 1, seq, rotary_dim]. */
+export const ATTENTION_BIAS = "attention_bias";
+export const ROTARY_COS = "rotary_cos";
+export const ROTARY_SIN = "rotary_sin";
+/** Loss head: per-position targets [tokens] (int64) and loss weights [tokens]; output: the weighted sum. */
+export const TARGETS = "targets";
+export const LOSS_WEIGHTS = "loss_weights";
+export const LOSS = "loss";
+export const GRAD_PREFIX = "grad.";
+
+/** NF4 codes (uint8, two per byte) and float absmax of a frozen linear ("self_attn.q_proj"). */
+export function nf4InputNames(module: string): { codes: string; absmax: string } {
+  return { codes: `${module}.weight.nf4`, absmax: `${module}.weight.absmax` };
+}
+
+/** LoRA inputs of a module: Aᵀ [in, r], Bᵀ [r, out], and the dropout multipliers [tokens, in]. */
+export function loraInputNames(module: string): { at: string; bt: string; dropout: string } {
+  return { at: `${module}.lora_A.T`, bt: `${module}.lora_B.T`, dropout: `${module}.lora_dropout` };
+}

@@ -1,4 +1,4 @@
-import { HYPERPARAMETER_SPEC, HYPERPARAMETERS, PARAM_GROUPS, type HyperparameterName, type ParamGroup } from "../../src/backends/training/spec.js";
+import { HYPERPARAMETER_SPEC, HYPERPARAMETERS, PARAM_GROUPS, type HyperparameterName, type ParamGroup, type ParamSpec } from "../../src/backends/training/spec.js";
 import type { TrainingHyperparameters } from "../../src/backends/types.js";
 import { h } from "./dom.js";
 
@@ -11,8 +11,9 @@ export function fmtValue(v: unknown): string {
 
 /** The label cell: readable name, HF name and help in the tooltip. */
 export function paramLabel(name: HyperparameterName, tag: "dt" | "th" = "dt"): HTMLElement {
-  const p = HYPERPARAMETER_SPEC[name];
-  return h(tag, { title: `${p.hf}: ${p.help}`, "data-hf": p.hf, ...(tag === "th" ? { scope: "row" } : {}) }, p.label);
+  const p: ParamSpec = HYPERPARAMETER_SPEC[name];
+  // tunegraph's own fields (engine) have no HF name
+  return h(tag, { title: p.hf ? `${p.hf}: ${p.help}` : p.help, "data-hf": p.hf, ...(tag === "th" ? { scope: "row" } : {}) }, p.label);
 }
 
 /** One definition list per group (LoRA, optimizer, schedule, data, ...). */

@@ -96,6 +96,11 @@ function envEngine(): EngineName | undefined {
   return v as EngineName;
 }
 
+/** Is tfjs-node-gpu installed and loading here (the `auto` training engine's second choice)? */
+export function tensorflowGpuInstalled(): Promise<boolean> {
+  return register("tensorflow-gpu");
+}
+
 /** Engines that load in this process, for benchmarks that compare them; leaves the current backend selected. */
 export async function availableEngines(): Promise<EngineName[]> {
   const found: EngineName[] = [];

@@ -1,35 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PhiConfig } from "../../model/config.js";
-import { UserError } from "../../model/errors.js";
 import { loraScale, type Adapter, type LoraWeights } from "../../model/peft.js";
-import { linearFeatures, modulePath } from "../../model/phi-layout.js";
-import { Rng } from "../../model/random.js";
-import type { TargetModule } from "../types.js";
+import { initialLora, transpose, type LoraOptions } from "../training/lora.js";
 import { matMul2d } from "./ops.js";
-
-export interface LoraOptions {
-  r: number;
-  loraAlpha: number;
-  loraDropout: number;
-  useRslora: boolean;
-  targetModules: readonly TargetModule[];
-}
-
-/**
- * torch.nn.init.kaiming_uniform_(A, a=√5), as PEFT's reset_lora_parameters does for lora_A [r, in]:
- * bound = gain·√(3/fan_in) with gain = √(2/(1+a²)) = √(1/3), i.e. U(−1/√in, 1/√in).
- */
-export function kaimingUniformA(r: number, inFeatures: number, rng: Rng): Float32Array {
-  const gain = Math.sqrt(2 / (1 + 5));
-  const bound = gain * Math.sqrt(3 / inFeatures);
-  return Float32Array.from({ length: r * inFeatures }, () => (2 * rng.next() - 1) * bound);
-}
-
-function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j];
-  return out;
-}
 
 /**
  * tf.dropout with its gradient written by hand: the same seed gives the same mask, so the backward pass draws it again
@@ -72,6 +45,14 @@ export class LoraLayer {
     return tf.mul(matMul2d(matMul2d(input, this.at), this.bt), this.scale) as tf.Tensor2D;
   }
 
+  /** Aᵀ [in, r] and Bᵀ [r, out], the trainer's layout (../training/lora.ts). */
+  assign(at: Float32Array, bt: Float32Array): void {
+    tf.tidy(() => {
+      this.at.assign(tf.tensor2d(at, this.at.shape));
+      this.bt.assign(tf.tensor2d(bt, this.bt.shape));
+    });
+  }
+
   /** A [r, in] and B [out, r] as PEFT stores them. */
   weights(): LoraWeights {
     return {
@@ -89,39 +70,15 @@ export class LoraLayer {
   }
 }
 
-/** Fresh LoRA layers (A kaiming-uniform, B zeros) on every target of every layer, in a fixed order. */
+/** Fresh LoRA layers (A kaiming-uniform, B zeros) on every target of every layer, in the trainer's order. */
 export function createLora(config: PhiConfig, o: LoraOptions, seed: number): LoraLayer[] {
-  const scale = loraScale({ r: o.r, lora_alpha: o.loraAlpha, use_rslora: o.useRslora });
-  const layers: LoraLayer[] = [];
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    for (const t of o.targetModules) {
-      const [inF, outF] = linearFeatures(config, t);
-      const module = modulePath(l, t);
-      const a = kaimingUniformA(o.r, inF, new Rng(seed, `${module}.lora_A`));
-      layers.push(new LoraLayer(module, inF, outF, o.r, scale, o.loraDropout, a, new Float32Array(outF * o.r)));
-    }
-  }
-  return layers;
+  return loraLayers(initialLora(config, o, seed), o);
 }
 
-/** LoRA layers that start from an existing adapter; its rank and targets must be the requested ones. */
-export function loraFromAdapter(config: PhiConfig, o: LoraOptions, adapter: Adapter, dir: string): LoraLayer[] {
-  const want = [...o.targetModules].sort().join(",");
-  const have = [...new Set(adapter.config.target_modules)].sort().join(",");
-  if (adapter.config.r !== o.r) throw new UserError(`initAdapter ${dir}: rank r=${adapter.config.r}, but the run asks for r=${o.r}`);
-  if (have !== want) throw new UserError(`initAdapter ${dir}: target_modules are ${have}, but the run asks for ${want}`);
-  const byModule = new Map(adapter.weights.map((w) => [w.module, w]));
+/** tfjs layers holding these weights, with the run's rank, scale and dropout. */
+export function loraLayers(weights: LoraWeights[], o: LoraOptions): LoraLayer[] {
   const scale = loraScale({ r: o.r, lora_alpha: o.loraAlpha, use_rslora: o.useRslora });
-  const layers: LoraLayer[] = [];
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    for (const t of o.targetModules) {
-      const module = modulePath(l, t);
-      const w = byModule.get(module);
-      if (!w) throw new UserError(`initAdapter ${dir}: no weights for ${module}`);
-      layers.push(new LoraLayer(module, w.inFeatures, w.outFeatures, o.r, scale, o.loraDropout, w.A, w.B));
-    }
-  }
-  return layers;
+  return weights.map((w) => new LoraLayer(w.module, w.inFeatures, w.outFeatures, o.r, scale, o.loraDropout, w.A, w.B));
 }
 
 /** Inference with an adapter left unmerged: one LoRA layer per module the adapter holds (no dropout). */

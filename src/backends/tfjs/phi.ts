@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { headDim, rotaryDim, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
+import { attentionBias, defaultPositions, rotaryTables } from "../../model/attention-inputs.js";
 import { layerPath, LINEAR_MODULES, linearFeatures, modulePath, type LinearModule } from "../../model/phi-layout.js";
 import { batchMatMul, denseWeight, linear, type FrozenWeight } from "./ops.js";
 import { nf4Weight } from "./nf4-linear.js";
@@ -58,8 +59,6 @@ interface DecoderLayerWeights {
   lnBias: tf.Tensor1D;
   linears: Record<LinearModule, FrozenWeight>;
 }
-
-const FLOAT32_MIN = -3.4028234663852886e38; // torch.finfo(float32).min, HF's masked value
 
 export class PhiModel {
   private constructor(
@@ -148,19 +147,10 @@ export class PhiModel {
     const maskRows = batch.attentionMask ?? inputIds.map((row) => row.map(() => 1));
     checkRect("input_ids", inputIds, B, T, (id) => Number.isInteger(id) && id >= 0 && id < this.config.vocab_size, `an integer in [0, ${this.config.vocab_size})`);
     checkRect("attention_mask", maskRows, B, T, (x) => x === 0 || x === 1, "0 or 1");
-    // HF's generate: position_ids = cumsum(attention_mask) - 1, padding positions set to 1
-    const positions = batch.positionIds ?? maskRows.map((row) => {
-      let seen = 0;
-      return row.map((x) => (x === 1 ? seen++ : 1));
-    });
+    const positions = batch.positionIds ?? defaultPositions(maskRows);
     checkRect("position_ids", positions, B, T, (p) => Number.isInteger(p) && p >= 0, "a non-negative integer");
 
-    const bias = new Float32Array(B * T * T);
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < T; i++) {
-        for (let j = 0; j < T; j++) if (j > i || maskRows[b][j] === 0) bias[(b * T + i) * T + j] = FLOAT32_MIN;
-      }
-    }
+    const bias = attentionBias(maskRows);
     const { cos, sin } = rotaryTables(positions, rotaryDim(this.config), this.config.rope_theta);
     const rot = rotaryDim(this.config);
     const mask = tf.tensor4d(bias, [B, 1, T, T]);
@@ -242,25 +232,6 @@ function checkRect(field: string, rows: number[][], B: number, T: number, ok: (x
     if (rows[b].length !== T) throw new UserError(`${field}[${b}]: expected ${T} values, got ${rows[b].length}`);
     for (let t = 0; t < T; t++) if (!ok(rows[b][t])) throw new UserError(`${field}[${b}][${t}] = ${rows[b][t]}: expected ${expected}`);
   }
-}
-
-/**
- * PhiRotaryEmbedding in float32 as torch computes it: inv_freq = 1/theta^(2i/rot), freqs = pos·inv_freq,
- * cos/sin of cat(freqs, freqs). Returns [B, T, rot] tables.
- */
-export function rotaryTables(positions: number[][], rot: number, theta: number): { cos: Float32Array; sin: Float32Array } {
-  const half = rot / 2;
-  const invFreq = Float32Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / rot))));
-  const rows = positions.flat();
-  const cos = new Float32Array(rows.length * rot), sin = new Float32Array(rows.length * rot);
-  rows.forEach((pos, r) => {
-    for (let i = 0; i < half; i++) {
-      const f = Math.fround(pos * invFreq[i]);
-      cos[r * rot + i] = cos[r * rot + half + i] = Math.cos(f);
-      sin[r * rot + i] = sin[r * rot + half + i] = Math.sin(f);
-    }
-  });
-  return { cos, sin };
 }
 
 /**

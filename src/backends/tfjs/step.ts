@@ -1,16 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../../data/batcher.js";
 import { layerPath } from "../../model/phi-layout.js";
+import type { MicroStepResult } from "../training/step-engine.js";
 import type { LoraLayer } from "./lora.js";
-import { maskedCrossEntropy, shiftLabels } from "./loss.js";
+import { shiftLabels } from "../training/labels.js";
+import { maskedCrossEntropy } from "./loss.js";
 import type { Adapter, LayerContext, PhiModel, TokenBatch } from "./phi.js";
-
-export interface MicroStepResult {
-  /** This micro-batch's loss times `weight` (the caller's share of the step's mean). */
-  loss: number;
-  /** Gradients of every LoRA tensor (Aᵀ, Bᵀ of each layer, in order), times `weight`. */
-  grads: Float32Array[];
-}
 
 function rows(data: Int32Array, b: number, t: number): number[][] {
   return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * t, (i + 1) * t)));

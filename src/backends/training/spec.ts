@@ -24,8 +24,8 @@ interface Common {
   /** a short readable name for tables (the run page) */
   label: string;
   group: ParamGroup;
-  /** the field's name in HF TrainingArguments / LoraConfig / TRL */
-  hf: string;
+  /** the field's name in HF TrainingArguments / LoraConfig / TRL; absent where HF has no such field */
+  hf?: string;
   /** a run resumed from a checkpoint must use the same value */
   resumeMustMatch: boolean;
   /** the CLI flag, when it is not the kebab-case name (kept short where the seed's CLI named it so) */
@@ -88,6 +88,7 @@ export const HYPERPARAMETER_SPEC = {
   loggingSteps: { type: "int", label: "Logging steps", group: "run", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "report the loss every n steps", hf: "logging_steps", resumeMustMatch: false, advanced: true },
   saveSteps: { type: "int", label: "Save steps", group: "run", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "write checkpoint-N every n steps", hf: "save_steps", resumeMustMatch: false, advanced: true },
   quant: { type: "choice", label: "Base weights", group: "lora", choices: ["nf4", "none"], default: "nf4", help: "frozen base weights: NF4 (QLoRA) or full precision", hf: "bnb_4bit_quant_type", resumeMustMatch: true },
+  engine: { type: "choice", label: "Engine", group: "run", choices: ["auto", "tfjs", "onnx"], default: "auto", help: "training engine: onnx (ONNX Runtime; CUDA when its provider loads), tfjs, or auto (onnx on CUDA, else tfjs-node-gpu, else onnx on the CPU)", resumeMustMatch: false, advanced: true },
   gradientCheckpointing: { type: "bool", label: "Gradient checkpointing", group: "run", default: false, help: "recompute each layer's forward in backward (less memory, ~1.3x time)", hf: "gradient_checkpointing", resumeMustMatch: false, advanced: true },
 } as const satisfies Record<string, ParamSpec>;
 
@@ -142,5 +143,5 @@ export function describeRule(p: ParamSpec): string {
 export function helpOf(name: HyperparameterName): string {
   const p: ParamSpec = HYPERPARAMETER_SPEC[name];
   const def = Array.isArray(p.default) ? p.default.join(",") : String(p.default);
-  return `${p.help} (${p.hf}; default ${def})`;
+  return `${p.help} (${p.hf ? `${p.hf}; ` : ""}default ${def})`;
 }

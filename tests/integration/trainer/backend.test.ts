@@ -1,20 +1,20 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TfjsTrainingBackend } from "../../../src/backends/tfjs/backend.js";
+import { LoraTrainingBackend } from "../../../src/backends/training/backend.js";
 import type { TrainingMetric, TrainingStarted } from "../../../src/backends/types.js";
 import { UserError } from "../../../src/model/errors.js";
 import { fixture, job } from "./fixtures.js";
 
 let f: Awaited<ReturnType<typeof fixture>>;
-const backend = new TfjsTrainingBackend();
+const backend = new LoraTrainingBackend();
 
 beforeAll(async () => {
   f = await fixture();
 });
 afterAll(() => f.done());
 
-describe("TfjsTrainingBackend (worker thread)", () => {
+describe("LoraTrainingBackend (worker thread)", () => {
   it("trains off the caller's thread and delivers events", async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
@@ -30,9 +30,24 @@ describe("TfjsTrainingBackend (worker thread)", () => {
     expect(r.status).toBe("completed");
     expect(r.adapterDir).toBe(path.join(f.root, "w1", "adapter"));
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(started).toMatchObject({ maxSteps: 6, conversations: 4, info: { backend: "tfjs" } });
+    // engine auto on a machine without CUDA or tfjs-node-gpu: the onnx engine on the CPU
+    expect(started).toMatchObject({ maxSteps: 6, conversations: 4, info: { backend: "onnx", engine: "ort-cpu", device: "cpu" } });
     expect(ticks).toBeGreaterThan(ms / 5 / 4); // the event loop kept running during training
-    expect((await backend.describe()).backend).toBe("tfjs");
+    expect(await backend.describe()).toMatchObject({ backend: "onnx", engine: "ort-cpu" });
+  });
+
+  it("runs the engine the job asks for; CUDA asked where it cannot load is one clear error", async () => {
+    let started: TrainingStarted | undefined;
+    await backend.train(job(f, path.join(f.root, "w4"), { maxSteps: 1, engine: "tfjs" }), { onStart: (s) => (started = s) }, new AbortController().signal);
+    expect(started?.info).toMatchObject({ backend: "tfjs", engine: "wasm" });
+    process.env.TUNEGRAPH_ORT_PROVIDER = "cuda";
+    try {
+      await expect(backend.train(job(f, path.join(f.root, "w5"), { maxSteps: 1, engine: "onnx" }), {}, new AbortController().signal))
+        .rejects.toThrow(/^TUNEGRAPH_ORT_PROVIDER=cuda: onnxruntime-node cannot load its CUDA provider here/);
+    } finally {
+      delete process.env.TUNEGRAPH_ORT_PROVIDER;
+    }
+    await expect(backend.train(job(f, path.join(f.root, "w6"), { engine: "gpu" as never }), {}, new AbortController().signal)).rejects.toThrow(/engine must be one of auto, tfjs, onnx/);
   });
 
   it("cancels through the AbortSignal and passes user errors through as UserError", async () => {

@@ -4,7 +4,8 @@ import { presetConfig, type PhiConfig } from "../../../src/model/config.js";
 import { UserError } from "../../../src/model/errors.js";
 import { dequantizeNf4, quantizeNf4 } from "../../../src/model/nf4.js";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
-import { applyRotary, PhiModel, rotaryTables, type TokenBatch } from "../../../src/backends/tfjs/phi.js";
+import { applyRotary, PhiModel, type TokenBatch } from "../../../src/backends/tfjs/phi.js";
+import { rotaryTables } from "../../../src/model/attention-inputs.js";
 import { referenceLogits, relativeError } from "../../helpers/phi-reference.js";
 import { loaderOf, randomWeights } from "./reference.js";
 

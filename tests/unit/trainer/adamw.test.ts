@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AdamW } from "../../../src/backends/tfjs/optim/adamw.js";
+import { AdamW } from "../../../src/backends/training/optim/adamw.js";
 
 const opts = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AdamW } from "../../../src/backends/tfjs/optim/adamw.js";
-import { AdamW8bit, MIN_8BIT_SIZE, STATE_BLOCK } from "../../../src/backends/tfjs/optim/adamw8bit.js";
+import { AdamW } from "../../../src/backends/training/optim/adamw.js";
+import { AdamW8bit, MIN_8BIT_SIZE, STATE_BLOCK } from "../../../src/backends/training/optim/adamw8bit.js";
 import { dequantizeBlockwise8, dynamicMap } from "../../../src/model/nf4.js";
 import { Rng } from "../../../src/model/random.js";
 

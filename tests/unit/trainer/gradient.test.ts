@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LoraLayer, kaimingUniformA } from "../../../src/backends/tfjs/lora.js";
+import { LoraLayer } from "../../../src/backends/tfjs/lora.js";
+import { kaimingUniformA } from "../../../src/backends/training/lora.js";
 import { modulePath } from "../../../src/model/phi-layout.js";
 import { microStep } from "../../../src/backends/tfjs/step.js";
 import type { PhiModel } from "../../../src/backends/tfjs/phi.js";

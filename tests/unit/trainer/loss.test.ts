@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { maskedCrossEntropy, shiftLabels } from "../../../src/backends/tfjs/loss.js";
+import { maskedCrossEntropy } from "../../../src/backends/tfjs/loss.js";
+import { shiftLabels } from "../../../src/backends/training/labels.js";
 
 describe("causal-LM loss", () => {
   it("shifts labels by one and ignores -100 and the last position", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { learningRateAt, lrLambda, warmupStepsFor } from "../../../src/backends/tfjs/schedule.js";
+import { learningRateAt, lrLambda, warmupStepsFor } from "../../../src/backends/training/schedule.js";
 
 const base = { learningRate: 2e-4, warmupSteps: 0, warmupRatio: 0 };
 

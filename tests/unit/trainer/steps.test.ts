@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clipGradients } from "../../../src/backends/tfjs/trainer.js";
+import { clipGradients } from "../../../src/backends/training/trainer.js";
 import { trainingSteps } from "../../../src/backends/training/steps.js";
 import { UserError } from "../../../src/model/errors.js";
 import { DEFAULT_HYPERPARAMETERS } from "../../../src/backends/types.js";

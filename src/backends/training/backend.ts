@@ -1,15 +1,16 @@
 import { runJob, threadFile } from "../thread-bridge.js";
-import { validateHyperparameters } from "../training/validate.js";
 import type { BackendInfo, TrainingBackend, TrainingEvents, TrainingJob, TrainingResult } from "../types.js";
-import { initEngine } from "./engine.js";
+import { chooseEngine } from "./engines.js";
+import { validateHyperparameters } from "./validate.js";
 import type { TrainingEvent } from "./worker.js";
 
-/** QLoRA training on tfjs, in a worker thread per run. */
-export class TfjsTrainingBackend implements TrainingBackend {
-  readonly name = "tfjs";
+/** QLoRA training in a worker thread per run, on the engine the job's `engine` hyperparameter picks (./engines.ts). */
+export class LoraTrainingBackend implements TrainingBackend {
+  readonly name = "lora";
 
-  describe(): Promise<BackendInfo> {
-    return initEngine();
+  /** What `engine: auto` runs on here. */
+  async describe(): Promise<BackendInfo> {
+    return (await chooseEngine("auto")).info;
   }
 
   async train(job: TrainingJob, events: TrainingEvents, signal: AbortSignal): Promise<TrainingResult> {

@@ -4,8 +4,9 @@
  */
 import { jobThread } from "../thread-bridge.js";
 import type { CheckpointSaved, TrainingJob, TrainingMetric, TrainingResult, TrainingStarted } from "../types.js";
-import { initEngine } from "./engine.js";
+import { chooseEngine } from "./engines.js";
 import { train } from "./trainer.js";
+import { validateHyperparameters } from "./validate.js";
 
 export type TrainingEvent =
   | { type: "start"; payload: TrainingStarted }
@@ -14,11 +15,11 @@ export type TrainingEvent =
   | { type: "log"; level: "info" | "warn" | "error"; message: string };
 
 await jobThread<TrainingJob, TrainingResult, TrainingEvent>(async (job, emit, signal) => {
-  const info = await initEngine();
+  const engine = await chooseEngine(validateHyperparameters(job.hyperparameters as unknown as Record<string, unknown>).engine);
   return train(job, {
     onStart: (payload) => emit({ type: "start", payload }),
     onMetric: (payload) => emit({ type: "metric", payload }),
     onCheckpoint: (payload) => emit({ type: "checkpoint", payload }),
     onLog: (level, message) => emit({ type: "log", level, message }),
-  }, signal, info);
+  }, signal, engine);
 });

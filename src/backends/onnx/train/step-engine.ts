@@ -1,0 +1,259 @@
+/**
+ * The onnx training engine's micro-step: Phi's forward and backward as ONNX graphs run by onnxruntime-node (no
+ * training ops needed), with gradient checkpointing: the forward keeps each layer's input only; the backward runs
+ * each layer's backward graph top-down, which recomputes that layer's forward. The head runs in chunks of positions.
+ *
+ * Session layout ("shared", the default): three sessions (layer forward, layer backward, head) shared by all layers,
+ * the weights fed as inputs. The alternative, "per-layer" (each layer's forward and backward session holding its
+ * frozen tensors as initializers), is kept for bench/train-layout.ts, which measures both: NF4 codes as initializers
+ * get their dequantization constant-folded into float32 copies (the NF4 saving gone), and with float32 weights the
+ * per-layer sessions were not faster (figures in README, "Training engines").
+ */
+import os from "node:os";
+import * as ort from "onnxruntime-node";
+import type { Batch } from "../../../data/batcher.js";
+import { attentionBias, defaultPositions, rotaryTables } from "../../../model/attention-inputs.js";
+import { rotaryDim, type PhiConfig } from "../../../model/config.js";
+import { UserError } from "../../../model/errors.js";
+import { nf4Absmax, quantizeNf4 } from "../../../model/nf4.js";
+import {
+  ATTENTION_BIAS, GRAD_PREFIX, LAYER_INPUT, LAYER_OUTPUT, LOSS, LOSS_WEIGHTS, loraInputNames, nf4InputNames, ROTARY_COS, ROTARY_SIN, TARGETS,
+} from "../../../model/onnx-names.js";
+import { loraScale, type LoraWeights } from "../../../model/peft.js";
+import { layerPath, LINEAR_MODULES, linearFeatures } from "../../../model/phi-layout.js";
+import { dropoutMultipliers } from "../../training/dropout.js";
+import { shiftLabels } from "../../training/labels.js";
+import { loraParams } from "../../training/lora.js";
+import type { TrainingHyperparameters } from "../../training/spec.js";
+import type { MicroStepResult, StepEngine, StepEngineFactory } from "../../training/step-engine.js";
+import type { BackendInfo } from "../../types.js";
+import { FLOAT, GraphBuilder, inlineSink, onnx, UINT8 } from "../export/graph.js";
+import { cudaAvailable } from "../session.js";
+import { headGraph } from "./head-graph.js";
+import { layerBackwardGraph, layerForwardGraph, localModule, type LayerGraphOptions } from "./layer-graph.js";
+import { HEAD_CHUNK_BYTES, onnxTrainingBytes } from "./memory.js";
+
+export type OrtProvider = "cpu" | "cuda";
+
+
+type Feeds = Record<string, ort.Tensor>;
+
+const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
+
+export type SessionLayout = "shared" | "per-layer";
+
+export function onnxStepEngine(provider: OrtProvider, threads = os.availableParallelism(), layout: SessionLayout = "shared"): StepEngineFactory {
+  const info: BackendInfo = { backend: "onnx", engine: `ort-${provider}`, device: provider === "cuda" ? "gpu" : "cpu", threads };
+  return {
+    info,
+    checkFits(config, hp, longest) {
+      const need = onnxTrainingBytes(config, hp, Math.min(hp.maxSeqLength, longest));
+      const have = os.totalmem();
+      if (provider === "cpu" && need > 0.9 * have) {
+        const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+        throw new UserError(`the onnx engine needs about ${gib(need)} GiB for this job (batch ${hp.batchSize} × ${Math.min(hp.maxSeqLength, longest)} tokens, quant ${hp.quant}); this machine has ${gib(have)} GiB: lower batchSize or maxSeqLength`);
+      }
+    },
+    load: (config, read, hp, lora) => OnnxStep.load(config, read, hp, lora, provider, threads, layout),
+  };
+}
+
+class OnnxStep implements StepEngine {
+  private params: Float32Array[];
+
+  private constructor(
+    private readonly config: PhiConfig,
+    private readonly hp: TrainingHyperparameters,
+    private readonly lora: LoraWeights[],
+    private readonly layers: Feeds[],
+    private readonly head: Feeds,
+    private readonly embedding: Float32Array,
+    private readonly sessions: { forward: ort.InferenceSession[]; backward: ort.InferenceSession[]; head: ort.InferenceSession },
+  ) {
+    this.params = loraParams(lora, hp.r);
+  }
+
+  static async load(
+    config: PhiConfig, load: (name: string) => Promise<Float32Array>, hp: TrainingHyperparameters, lora: LoraWeights[],
+    provider: OrtProvider, threads: number, layout: SessionLayout,
+  ): Promise<OnnxStep> {
+    const h = config.hidden_size, v = config.vocab_size;
+    const read = async (name: string, n: number): Promise<Float32Array> => {
+      const data = await load(name);
+      if (data.length !== n) throw new UserError(`tensor ${name}: expected ${n} values, got ${data.length}`);
+      return data;
+    };
+    const layers: Feeds[] = [];
+    for (let i = 0; i < config.num_hidden_layers; i++) {
+      const p = layerPath(i);
+      const feeds: Feeds = {
+        "input_layernorm.weight": f32(await read(`${p}.input_layernorm.weight`, h), [h]),
+        "input_layernorm.bias": f32(await read(`${p}.input_layernorm.bias`, h), [h]),
+      };
+      for (const m of LINEAR_MODULES) {
+        const [inF, outF] = linearFeatures(config, m);
+        const name = localModule(m);
+        const w = await read(`${p}.${name}.weight`, inF * outF);
+        if (hp.quant === "nf4") {
+          // QLoRA's double-quantized constants, expanded to the float absmax the graphs read
+          const q = quantizeNf4(w, [outF, inF], { doubleQuant: true });
+          const n = nf4InputNames(name);
+          feeds[n.codes] = new ort.Tensor("uint8", q.packed, [q.packed.length]);
+          const absmax = nf4Absmax(q);
+          feeds[n.absmax] = f32(absmax, [absmax.length]);
+        } else {
+          feeds[`${name}.weight`] = f32(w, [outF, inF]);
+        }
+        feeds[`${name}.bias`] = f32(await read(`${p}.${name}.bias`, outF), [outF]);
+      }
+      layers.push(feeds);
+    }
+    const embedding = await read("model.embed_tokens.weight", v * h);
+    const head: Feeds = {
+      "final_layernorm.weight": f32(await read("model.final_layernorm.weight", h), [h]),
+      "final_layernorm.bias": f32(await read("model.final_layernorm.bias", h), [h]),
+      "lm_head.weight": f32(config.tie_word_embeddings ? embedding : await read("lm_head.weight", v * h), [v, h]),
+      "lm_head.bias": f32(await read("lm_head.bias", v), [v]),
+    };
+    const o: LayerGraphOptions = {
+      quant: hp.quant, targets: hp.targetModules, r: hp.r, dropout: hp.loraDropout > 0,
+      scale: loraScale({ r: hp.r, lora_alpha: hp.loraAlpha, use_rslora: hp.useRslora }),
+    };
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3,
+    };
+    const forward = layerForwardGraph(config, o), backward = layerBackwardGraph(config, o);
+    const sessions = { forward: [] as ort.InferenceSession[], backward: [] as ort.InferenceSession[], head: await ort.InferenceSession.create(headGraph(config), options) };
+    if (layout === "shared") {
+      sessions.forward.push(await ort.InferenceSession.create(forward, options));
+      sessions.backward.push(await ort.InferenceSession.create(backward, options));
+    } else {
+      for (const feeds of layers) {
+        sessions.forward.push(await ort.InferenceSession.create(withInitializers(forward, feeds), options));
+        sessions.backward.push(await ort.InferenceSession.create(withInitializers(backward, feeds), options));
+      }
+      layers.fill({}); // held by the sessions now
+    }
+    return new OnnxStep(config, hp, lora, layers, head, embedding, sessions);
+  }
+
+  private session(kind: "forward" | "backward", layer: number): ort.InferenceSession {
+    const list = this.sessions[kind];
+    return list.length === 1 ? list[0] : list[layer];
+  }
+
+  setParams(params: Float32Array[]): void {
+    this.params = params.map((p) => p.slice());
+  }
+
+  async microStep(batch: Batch, weight: number, seeds: number[] | null): Promise<MicroStepResult> {
+    const c = this.config;
+    const { batchSize: B, seqLen: T } = batch;
+    const N = B * T, H = c.hidden_size, rot = rotaryDim(c);
+    const maskRows = Array.from({ length: B }, (_, b) => Array.from(batch.attentionMask.subarray(b * T, (b + 1) * T)));
+    const tables = rotaryTables(defaultPositions(maskRows), rot, c.rope_theta);
+    const shared: Feeds = {
+      [ATTENTION_BIAS]: f32(attentionBias(maskRows), [B, 1, T, T]),
+      [ROTARY_COS]: f32(tables.cos, [B, 1, T, rot]),
+      [ROTARY_SIN]: f32(tables.sin, [B, 1, T, rot]),
+    };
+    const perLayer = this.lora.length / c.num_hidden_layers;
+    const loraFeeds = (layer: number): Feeds => {
+      const feeds: Feeds = {};
+      for (let k = 0; k < perLayer; k++) {
+        const j = layer * perLayer + k;
+        const w = this.lora[j];
+        const names = loraInputNames(localModule(this.hp.targetModules[k]));
+        feeds[names.at] = f32(this.params[2 * j], [w.inFeatures, this.hp.r]);
+        feeds[names.bt] = f32(this.params[2 * j + 1], [this.hp.r, w.outFeatures]);
+        // the same masks in both passes: drawn again from the same seed rather than kept
+        if (seeds) feeds[names.dropout] = f32(dropoutMultipliers(N * w.inFeatures, this.hp.loraDropout, seeds[j]), [N, w.inFeatures]);
+      }
+      return feeds;
+    };
+
+    // forward, keeping each layer's input
+    let x: Float32Array = new Float32Array(N * H);
+    for (let i = 0; i < N; i++) x.set(this.embedding.subarray(batch.inputIds[i] * H, (batch.inputIds[i] + 1) * H), i * H);
+    const inputs: Float32Array[] = [];
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      inputs.push(x);
+      const out = await this.session("forward", l).run({ ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(x, [N, H]) });
+      x = out[LAYER_OUTPUT].data as Float32Array;
+    }
+
+    // the head over the counted positions only, in chunks (the others weigh 0: no loss, no gradient)
+    const { targets, count } = shiftLabels(batch.labels, B, T);
+    const w = count > 0 ? Math.fround(weight / count) : 0;
+    const counted = Array.from(targets.keys()).filter((i) => targets[i] >= 0);
+    const chunk = Math.max(1, Math.floor(HEAD_CHUNK_BYTES / (4 * c.vocab_size)));
+    let dy: Float32Array = new Float32Array(N * H);
+    let loss = 0;
+    for (let s = 0; s < counted.length; s += chunk) {
+      const rows = counted.slice(s, s + chunk);
+      const xs = new Float32Array(rows.length * H);
+      rows.forEach((r, k) => xs.set(x.subarray(r * H, (r + 1) * H), k * H));
+      const out = await this.sessions.head.run({
+        ...this.head,
+        [LAYER_INPUT]: f32(xs, [rows.length, H]),
+        [TARGETS]: new ort.Tensor("int64", BigInt64Array.from(rows, (r) => BigInt(targets[r])), [rows.length]),
+        [LOSS_WEIGHTS]: f32(new Float32Array(rows.length).fill(w), [rows.length]),
+      });
+      loss += (out[LOSS].data as Float32Array)[0];
+      const dxs = out[GRAD_PREFIX + LAYER_INPUT].data as Float32Array;
+      rows.forEach((r, k) => dy.set(dxs.subarray(k * H, (k + 1) * H), r * H));
+    }
+
+    // backward, top-down, each layer recomputing its forward
+    const grads: Float32Array[] = new Array(this.params.length);
+    for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
+      const out = await this.session("backward", l).run({
+        ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(inputs[l], [N, H]), [GRAD_PREFIX + LAYER_OUTPUT]: f32(dy, [N, H]),
+      });
+      dy = out[GRAD_PREFIX + LAYER_INPUT].data as Float32Array;
+      for (let k = 0; k < perLayer; k++) {
+        const j = l * perLayer + k;
+        const names = loraInputNames(localModule(this.hp.targetModules[k]));
+        grads[2 * j] = out[GRAD_PREFIX + names.at].data as Float32Array;
+        grads[2 * j + 1] = out[GRAD_PREFIX + names.bt].data as Float32Array;
+      }
+    }
+    return { loss, grads };
+  }
+
+  dispose(): void {
+    for (const s of [...this.sessions.forward, ...this.sessions.backward, this.sessions.head]) void s.release();
+  }
+}
+
+/** Does ORT's CUDA provider load here? (its library is present and a session on it starts) */
+export async function cudaLoads(): Promise<boolean> {
+  if (!cudaAvailable()) return false;
+  try {
+    const g = new GraphBuilder(inlineSink);
+    g.input("x", FLOAT, [1]);
+    g.node("Identity", ["x"], {}, { outputs: ["y"] });
+    g.output("y", FLOAT, [1]);
+    const s = await ort.InferenceSession.create(g.encode("tunegraph-probe", { "": 17 }), { executionProviders: ["cuda"], logSeverityLevel: 3 });
+    await s.release();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The graph with these inputs turned into initializers (the per-layer layout). */
+function withInitializers(model: Uint8Array, feeds: Feeds): Uint8Array {
+  const m = onnx.ModelProto.decode(model);
+  const graph = m.graph!;
+  graph.input = (graph.input ?? []).filter((i) => !(i.name! in feeds));
+  graph.initializer ??= [];
+  for (const [name, t] of Object.entries(feeds)) {
+    const data = t.data as Float32Array | Uint8Array;
+    graph.initializer.push({
+      name, dims: t.dims.map(Number), dataType: t.type === "uint8" ? UINT8 : FLOAT,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+  }
+  return onnx.ModelProto.encode(m).finish();
+}
