@@ -8,7 +8,7 @@ import { exportModel } from "../../../src/backends/onnx/export/export.js";
 import { BatchCache } from "../../../src/backends/onnx/kv-cache.js";
 import { LoraStack } from "../../../src/backends/onnx/lora-stack.js";
 import { ModelSession } from "../../../src/backends/onnx/session.js";
-import type { GenerationRequest } from "../../../src/backends/types.js";
+import type { GenerationRequest, GenerationResult } from "../../../src/backends/types.js";
 import { presetConfig } from "../../../src/model/config.js";
 import { initModel } from "../../../src/model/init.js";
 import { mergeAdapter } from "../../../src/model/merge.js";
@@ -107,7 +107,7 @@ describe("multi-LoRA serving on an adapter-ready export", () => {
       { prompt: "A much longer prompt, so that the rows of the batch have caches of different lengths: " + "more words ".repeat(12), maxNewTokens: 8, adapter: dir("adapters", "denseFc2") },
       { prompt: "No adapter here", maxNewTokens: 12, temperature: 1.1, topK: 40, seed: 8 },
     ];
-    const alone = [];
+    const alone: GenerationResult[] = [];
     for (const r of reqs) alone.push(await model.generate(r));
     let widest = 0;
     const together = await Promise.all(reqs.map((r) => model.generate(r, () => (widest = Math.max(widest, model.load.running)))));
