@@ -83,6 +83,9 @@ export interface TrainingBackend {
 
 export type Precision = "fp32" | "int4";
 
+/** The largest adapter rank an adapter-ready export accepts unless told otherwise. */
+export const DEFAULT_LORA_MAX_RANK = 64;
+
 export interface ExportOptions {
   precision: Precision;
   /** Merge this PEFT adapter into the checkpoint first (the merged HF checkpoint is written to `mergedDir`), then export that. */

@@ -1,5 +1,7 @@
 import path from "node:path";
 import { UserError } from "../model/errors.js";
+import { isLinearModule, LINEAR_MODULES } from "../model/phi-layout.js";
+import { DEFAULT_LORA_MAX_RANK } from "../backends/types.js";
 
 /** Everything the services and the server read from the environment, parsed once. */
 export interface AppConfig {
@@ -22,6 +24,8 @@ export interface AppConfig {
   trainingConcurrency: number;
   /** seed the demo model and dataset on the first start */
   demo: boolean;
+  /** what the automatic export of a base model takes adapters on (multi-LoRA serving), and up to which rank */
+  lora: { targets: string[]; maxRank: number };
 }
 
 export interface Limits {
@@ -70,6 +74,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     metricFlushMs: int(env, "TUNEGRAPH_METRIC_FLUSH_MS", 1000, 10),
     trainingConcurrency: int(env, "TUNEGRAPH_TRAINING_CONCURRENCY", 1, 1),
     demo: env.TUNEGRAPH_DEMO !== "0",
+    lora: {
+      targets: loraTargets(env.TUNEGRAPH_LORA_TARGETS),
+      maxRank: int(env, "TUNEGRAPH_LORA_MAX_RANK", DEFAULT_LORA_MAX_RANK, 1, 4096),
+    },
     ...overrides,
   };
 }
@@ -82,4 +90,13 @@ function int(env: Env, name: string, fallback: number, min: number, max = Number
     throw new UserError(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${raw}"`);
   }
   return n;
+}
+
+/** TUNEGRAPH_LORA_TARGETS: comma-separated linears; default every linear an adapter may target here. */
+function loraTargets(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === "") return [...LINEAR_MODULES];
+  const targets = raw.split(",").map((t) => t.trim()).filter(Boolean);
+  const bad = targets.filter((t) => !isLinearModule(t));
+  if (targets.length === 0 || bad.length > 0) throw new UserError(`TUNEGRAPH_LORA_TARGETS must list modules among ${LINEAR_MODULES.join(", ")}, got "${raw}"`);
+  return targets;
 }

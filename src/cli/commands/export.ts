@@ -1,8 +1,7 @@
 import { Option, type Command } from "commander";
 import { exportModel, PRECISIONS } from "../../backends/onnx/export/export.js";
 import { INT4_BLOCK_SIZE, INT4_BLOCK_SIZES, type KvCacheType } from "../../backends/onnx/export/phi-graph.js";
-import type { Precision } from "../../backends/types.js";
-import { DEFAULT_LORA_MAX_RANK } from "../../backends/onnx/export/lora-graph.js";
+import { DEFAULT_LORA_MAX_RANK, type Precision } from "../../backends/types.js";
 import { action, num } from "../action.js";
 
 interface ExportFlags {

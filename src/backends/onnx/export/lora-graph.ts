@@ -14,8 +14,6 @@ export interface LoraOptions {
   maxRank: number;
 }
 
-export const DEFAULT_LORA_MAX_RANK = 64;
-
 /** Adds the shared inputs once; `branch` then gives scale · (x·Aᵀ)·Bᵀ for one linear. */
 export class LoraGraph {
   private readonly rowWeights: string; // [batch, 1, slots, 1]: the row's scale at its slot, 0 elsewhere
