@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
 import { presetConfig } from "../../../src/model/config.js";
-import { randomAdapter } from "../generate/adapter-fixture.js";
+import { randomAdapter } from "../../helpers/random-adapter.js";
 import { collect, startTestApi, type TestApi } from "./harness.js";
 
 // adapters served unmerged on a base model, picked per request, over GraphQL

@@ -9,7 +9,7 @@ import { presetConfig } from "../../../src/model/config.js";
 import { initModel } from "../../../src/model/init.js";
 import { mergeAdapter } from "../../../src/model/merge.js";
 import { cliRunner } from "../../helpers/cli.js";
-import { randomAdapter } from "./adapter-fixture.js";
+import { randomAdapter } from "../../helpers/random-adapter.js";
 
 const config = presetConfig("tiny", { initializer_range: 0.15 });
 let root: string;

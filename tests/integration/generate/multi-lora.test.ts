@@ -14,7 +14,7 @@ import { initModel } from "../../../src/model/init.js";
 import { mergeAdapter } from "../../../src/model/merge.js";
 import { ADAPTER_WEIGHTS } from "../../../src/model/peft.js";
 import { LINEAR_MODULES } from "../../../src/model/phi-layout.js";
-import { randomAdapter, type AdapterSpec } from "./adapter-fixture.js";
+import { randomAdapter, type AdapterSpec } from "../../helpers/random-adapter.js";
 
 const config = presetConfig("tiny", { initializer_range: 0.15 });
 // rank 4 beside rank 16 (with rsLoRA), and one on dense and fc2

@@ -1,7 +1,7 @@
-import type { PhiConfig } from "../../../src/model/config.js";
-import { loraConfig, writeAdapter, type LoraWeights } from "../../../src/model/peft.js";
-import { linearFeatures, modulePath, type LinearModule } from "../../../src/model/phi-layout.js";
-import { uniforms } from "../../helpers/random.js";
+import type { PhiConfig } from "../../src/model/config.js";
+import { loraConfig, writeAdapter, type LoraWeights } from "../../src/model/peft.js";
+import { linearFeatures, modulePath, type LinearModule } from "../../src/model/phi-layout.js";
+import { uniforms } from "./random.js";
 
 export interface AdapterSpec {
   r: number;
