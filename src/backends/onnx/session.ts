@@ -6,7 +6,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { readConfig, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
-import { ATTENTION_MASK, INPUT_IDS, LOGITS, LORA_INDICES, LORA_METADATA, newKvName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, LORA_INDICES, LORA_METADATA, newKvName, parseLoraInputName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
 import { isLinearModule } from "../../model/phi-layout.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
 import { decodeModel } from "./decode-graph.js";
@@ -178,7 +178,10 @@ function loraSpec(session: ort.InferenceSession, metadata: Record<string, string
     // reported below
   }
   const targets = spec.target_modules;
-  if (!hasInputs || !Array.isArray(targets) || !targets.every((t) => typeof t === "string" && isLinearModule(t)) || !Number.isInteger(spec.max_rank)) {
+  // the linears that have LoRA inputs must be the ones the metadata names
+  const adapted = new Set(session.inputNames.map((n) => parseLoraInputName(n)?.module).filter((m) => m !== undefined));
+  const agree = Array.isArray(targets) && targets.length === adapted.size && targets.every((t) => typeof t === "string" && isLinearModule(t) && adapted.has(t));
+  if (!hasInputs || !agree || !Number.isInteger(spec.max_rank)) {
     throw new UserError(`${modelPath}: inconsistent adapter-ready export (input ${LORA_INDICES} ${hasInputs ? "present" : "absent"}, metadata ${LORA_METADATA} ${JSON.stringify(raw ?? null)})`);
   }
   return { targets, maxRank: spec.max_rank as number };
