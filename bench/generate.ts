@@ -2,7 +2,8 @@
  * `npm run bench:generate [-- --quick] [--precision int4|fp32] [--block-size N] [--work DIR] [--keep] [--threads N]`: serving speed on
  * a Phi with random weights. Full mode: phi-2 sizes (init-model, merge of a random rank-8 q/v adapter, export), then
  * single-stream decode (and GB/s of weights read), prefill of a 512-token prompt, time to first token, 8 concurrent
- * streams, transformers.js on the same model as a ratio, peak RSS. Quick mode: the same on a small model, in seconds.
+ * streams, transformers.js on the same model as a ratio, peak RSS; multi-LoRA against the merged model and the
+ * sampler's cost (lib/multi-lora.ts). Quick mode: the same on a small model, in seconds.
  * With --keep the models stay in --work and the next run reuses those that were completed.
  * Prints a table and, as the last line, the results as JSON; writes bench/results/generate[-quick][-fp32].json.
  */
@@ -19,9 +20,7 @@ import type { GenerationResult, Precision } from "../src/backends/types.js";
 import { presetConfig, type PhiConfig } from "../src/model/config.js";
 import { initModel } from "../src/model/init.js";
 import { mergeAdapter } from "../src/model/merge.js";
-import { loraConfig, writeAdapter } from "../src/model/peft.js";
-import { linearFeatures, modulePath, type LinearModule } from "../src/model/phi-layout.js";
-import { Rng } from "../src/model/random.js";
+import { multiLoraBench, multiLoraRows, randomQvAdapter } from "./lib/multi-lora.js";
 
 interface Plan {
   mode: "full" | "quick";
@@ -84,17 +83,7 @@ async function prepare(): Promise<Record<string, { seconds: number; peakRssMb: n
   });
   await step("adapter", dirs.adapter, async () => {
     const t = performance.now();
-    // a random rank-8 adapter on q_proj and v_proj (the reference job's shape)
-    const rng = new Rng(2, "adapter");
-    const modules: LinearModule[] = ["q_proj", "v_proj"];
-    const weights = [];
-    for (let l = 0; l < plan.config.num_hidden_layers; l++) {
-      for (const m of modules) {
-        const [inF, outF] = linearFeatures(plan.config, m);
-        weights.push({ module: modulePath(l, m), inFeatures: inF, outFeatures: outF, A: rng.fillNormal(new Float32Array(8 * inF), 0.02), B: rng.fillNormal(new Float32Array(outF * 8), 0.02) });
-      }
-    }
-    await writeAdapter(dirs.adapter, loraConfig({ r: 8, loraAlpha: 16, loraDropout: 0.1, targetModules: modules }), weights);
+    await randomQvAdapter(dirs.adapter, plan.config, 2);
     return { seconds: (performance.now() - t) / 1000, peakRssMb: rssMb() };
   });
   await step("merge", dirs.merged, async () => inChild("merge"));
@@ -184,6 +173,7 @@ async function main(): Promise<void> {
   console.log(`bench:generate (${plan.mode}): hidden ${plan.config.hidden_size}, ${plan.config.num_hidden_layers} layers, ${variant}, ${threads || os.availableParallelism()} threads, in ${work}`);
   const prepared = await prepare();
   const ours = await serve();
+  const multiLora = await multiLoraBench({ config: plan.config, work, baseDir: dirs.base, adapterDir: dirs.adapter, mergedExport: dirs.exported, precision, blockSize, threads, streams: plan.streams, decodeTokens: plan.decodeTokens });
   const tjs = await transformersJs();
   const timing = (name: string) => (prepared[name] ? `${prepared[name].seconds.toFixed(1)} / ${prepared[name].peakRssMb.toFixed(0)}` : "reused");
   const rows: [string, string][] = [
@@ -199,6 +189,7 @@ async function main(): Promise<void> {
     [`${ours.streams} streams, aggregate (tok/s) / x one stream`, `${ours.aggregateTokensPerSecond.toFixed(2)} / ${ours.aggregateOverSingle.toFixed(2)}x`],
     ["end to end, 1 stream (tok/s): tunegraph / transformers.js", `${ours.endToEndTokensPerSecond.toFixed(2)} / ${tjs.tokensPerSecond.toFixed(2)} (${(ours.endToEndTokensPerSecond / tjs.tokensPerSecond).toFixed(2)}x)`],
     ["peak RSS serving / with transformers.js (MB)", `${ours.peakRssMb.toFixed(0)} / ${tjs.peakRssMb.toFixed(0)}`],
+    ...multiLoraRows(multiLora, plan.streams, variant),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
@@ -206,7 +197,7 @@ async function main(): Promise<void> {
   await mkdir(results, { recursive: true });
   const file = path.join(results, `generate${quick ? "-quick" : ""}${variant === "int4" ? "" : `-${variant}`}.json`);
   const { config, ...shape } = plan;
-  const report = { date: new Date().toISOString(), cpus: os.cpus().length, threads: threads || os.availableParallelism(), precision, ...(precision === "int4" ? { blockSize } : {}), ...shape, hidden_size: config.hidden_size, num_hidden_layers: config.num_hidden_layers, prepared, ours, transformersJs: tjs };
+  const report = { date: new Date().toISOString(), cpus: os.cpus().length, threads: threads || os.availableParallelism(), precision, ...(precision === "int4" ? { blockSize } : {}), ...shape, hidden_size: config.hidden_size, num_hidden_layers: config.num_hidden_layers, prepared, ours, multiLora, transformersJs: tjs };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
   if (!flag("--keep")) await rm(work, { recursive: true, force: true });

@@ -89,6 +89,8 @@ export const HEADLINES: Headline[] = [
   { section: "concurrency", measure: "int4 block 128: decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateB128, "ours.decodeTokensPerSecond") },
   { section: "concurrency", measure: "int4 block 128: aggregate decode", unit: "tok/s", value: (r) => at(r.generateB128, "ours.aggregateTokensPerSecond") },
   { section: "concurrency", measure: "int4 block 128: aggregate / one stream", unit: "ratio", value: (r) => at(r.generateB128, "ours.aggregateOverSingle") },
+  { section: "concurrency", measure: "8 streams over 4 adapters / on the merged model", unit: "ratio", value: gen("multiLora.multiLoraOverMerged") },
+  { section: "concurrency", measure: "adapter load, r 8 on q/v", unit: "ms", value: gen("multiLora.adapterLoadMs") },
 
   { section: "forward", measure: "forward, tiny preset, full precision (first engine)", unit: "tok/s", value: forwardRate("tiny", "none") },
   { section: "forward", measure: "forward, tiny preset, NF4 base", unit: "tok/s", value: forwardRate("tiny", "nf4") },

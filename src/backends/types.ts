@@ -83,10 +83,15 @@ export interface TrainingBackend {
 
 export type Precision = "fp32" | "int4";
 
+/** The largest adapter rank an adapter-ready export accepts unless told otherwise. */
+export const DEFAULT_LORA_MAX_RANK = 64;
+
 export interface ExportOptions {
   precision: Precision;
   /** Merge this PEFT adapter into the checkpoint first (the merged HF checkpoint is written to `mergedDir`), then export that. */
   merge?: { adapterDir: string; mergedDir: string };
+  /** Adapter-ready: these linears (PEFT target_modules names) take stacked LoRA A/B as inputs, ranks up to maxRank. */
+  lora?: { targets: string[]; maxRank: number };
 }
 
 export interface ExportResult {
@@ -121,6 +126,8 @@ export interface GenerationRequest extends Partial<SamplingOptions> {
   messages?: ChatMessage[];
   /** Left-truncate a prompt longer than the context instead of rejecting it. */
   truncate?: boolean;
+  /** A PEFT LoRA adapter directory to decode with, unmerged (the model must be an adapter-ready export). */
+  adapter?: string;
 }
 
 export type FinishReason = "stop" | "length" | "cancelled";

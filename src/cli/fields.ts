@@ -10,6 +10,8 @@ const FLAGS: Record<string, string> = {
   dataPath: "--data",
   resumeFrom: "--resume",
   initAdapterDir: "--init-adapter",
+  loraTargets: "--lora-targets",
+  loraMaxRank: "--lora-max-rank",
 };
 
 /** How the CLI names a field a UserError is about: `hyperparameters.loggingSteps` → `--logging-steps`. */

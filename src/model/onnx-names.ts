@@ -70,3 +70,28 @@ export function nf4InputNames(module: string): { codes: string; absmax: string }
 export function loraInputNames(module: string): { at: string; bt: string; dropout: string } {
   return { at: `${module}.lora_A.T`, bt: `${module}.lora_B.T`, dropout: `${module}.lora_dropout` };
 }
+
+/**
+ * Inputs of an adapter-ready export (Punica / S-LoRA style: the loaded adapters stacked, each batch row picks one).
+ * `lora_indices` [batch_size]: each row's slot; `lora_scales` [lora_slots]: each slot's lora_alpha / r (0 for slot 0,
+ * the empty one); per targeted linear, its A of every slot transposed, [in_features, lora_slots, lora_rank], and its B
+ * transposed, [lora_slots, lora_rank, out_features] (ranks padded with zeros to the largest of the stack).
+ */
+export const LORA_INDICES = "lora_indices";
+export const LORA_SCALES = "lora_scales";
+
+/** `model.layers.3.self_attn.q_proj.lora_A`: the stacked A of a targeted linear, named after its HF module path. */
+export function loraInputName(modulePath: string, kind: "A" | "B"): string {
+  return `${modulePath}.lora_${kind}`;
+}
+
+const LORA_INPUT = /^model\.layers\.(\d+)\.(?:self_attn|mlp)\.([a-z_0-9]+)\.lora_(A|B)$/;
+
+/** Layer, module name and A/B of a stacked LoRA input name; null for any other name. */
+export function parseLoraInputName(name: string): { layer: number; module: string; kind: "A" | "B" } | null {
+  const m = LORA_INPUT.exec(name);
+  return m ? { layer: Number(m[1]), module: m[2], kind: m[3] as "A" | "B" } : null;
+}
+
+/** Model metadata key of an adapter-ready export: {"target_modules": [...], "max_rank": n}. */
+export const LORA_METADATA = "tunegraph.lora";

@@ -4,13 +4,13 @@ import { AsyncQueue } from "../services/async-queue.js";
 import { listGenerations } from "../services/catalog.js";
 import { generate, type GenerateInput as ServiceInput } from "../services/generations.js";
 import { GenerateInput } from "../schema/inputs.js";
-import { Generation, GenerationChunk, ServedModel } from "../schema/types.js";
+import { Adapter, Generation, GenerationChunk, ServedModel } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
-import { toBaseModel, toGeneration, toMerged } from "./map.js";
+import { toAdapter, toBaseModel, toGeneration, toMerged } from "./map.js";
 
 @Resolver(() => Generation)
 export class GenerationResolver {
-  @Query(() => Generation, { description: "generate with a merged or base model; the result is stored" })
+  @Query(() => Generation, { description: "generate with a merged or base model (with adapterId: a base model plus an adapter, unmerged); the result is stored" })
   async generate(@Arg("input", () => GenerateInput) input: GenerateInput, @Ctx() { services }: ApiContext): Promise<Generation> {
     return toGeneration(await generate(services, serviceInput(input)));
   }
@@ -44,6 +44,13 @@ export class GenerationResolver {
       return b ? toBaseModel(b) : null;
     }
     return null;
+  }
+
+  @FieldResolver(() => Adapter, { nullable: true, description: "the adapter served unmerged on the base model, if any (null once deleted)" })
+  async adapter(@Root() g: Generation, @Ctx() { loaders }: ApiContext): Promise<Adapter | null> {
+    if (!g.adapterId) return null;
+    const a = await loaders.adapter.load(g.adapterId);
+    return a ? toAdapter(a) : null;
   }
 }
 

@@ -20,7 +20,8 @@ export class ChatMessageInput {
 
 @InputType()
 export class GenerateInput {
-  @Field(() => ID, { description: "a merged model, or a base model (exported to fp32 ONNX on first use)" }) modelId!: string;
+  @Field(() => ID, { description: "a merged model, or a base model (exported to fp32 ONNX on first use, adapter-ready)" }) modelId!: string;
+  @Field(() => ID, { nullable: true, description: "an adapter of the base model modelId names, served without merging (loaded on first use)" }) adapterId?: string;
   @Field({ nullable: true, description: "raw text, used exactly as given" }) prompt?: string;
   @Field(() => [ChatMessageInput], { nullable: true, description: "rendered with the chat template" }) messages?: ChatMessageInput[];
   @Field(() => Int, { nullable: true, description: "default 64" }) maxNewTokens?: number;

@@ -165,6 +165,7 @@ export class Generation {
   @Field(() => GraphQLDateTime) createdAt!: Date;
   baseModelId!: string | null;
   mergedModelId!: string | null;
+  adapterId!: string | null;
 }
 
 @ObjectType({ description: "One event of a training run; which fields are set depends on kind" })

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { hubAccess, type HubAccess } from "../hub/access.js";
 import { UserError } from "../model/errors.js";
+import { isLinearModule, LINEAR_MODULES } from "../model/phi-layout.js";
+import { DEFAULT_LORA_MAX_RANK } from "../backends/types.js";
 
 /** Everything the services and the server read from the environment, parsed once. */
 export interface AppConfig {
@@ -25,6 +27,8 @@ export interface AppConfig {
   demo: boolean;
   /** the Hugging Face Hub that pulls download from: HF_ENDPOINT, HF_TOKEN */
   hub: HubAccess;
+  /** what the automatic export of a base model takes adapters on (multi-LoRA serving), and up to which rank */
+  lora: { targets: string[]; maxRank: number };
 }
 
 export interface Limits {
@@ -77,6 +81,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<AppConfig>
     trainingConcurrency: int(env, "TUNEGRAPH_TRAINING_CONCURRENCY", 1, 1),
     demo: env.TUNEGRAPH_DEMO !== "0",
     hub: hubAccess(env),
+    lora: {
+      targets: loraTargets(env.TUNEGRAPH_LORA_TARGETS),
+      maxRank: int(env, "TUNEGRAPH_LORA_MAX_RANK", DEFAULT_LORA_MAX_RANK, 1, 4096),
+    },
     ...overrides,
   };
 }
@@ -89,4 +97,13 @@ function int(env: Env, name: string, fallback: number, min: number, max = Number
     throw new UserError(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got "${raw}"`);
   }
   return n;
+}
+
+/** TUNEGRAPH_LORA_TARGETS: comma-separated linears; default every linear an adapter may target here. */
+function loraTargets(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === "") return [...LINEAR_MODULES];
+  const targets = raw.split(",").map((t) => t.trim()).filter(Boolean);
+  const bad = targets.filter((t) => !isLinearModule(t));
+  if (targets.length === 0 || bad.length > 0) throw new UserError(`TUNEGRAPH_LORA_TARGETS must list modules among ${LINEAR_MODULES.join(", ")}, got "${raw}"`);
+  return targets;
 }

@@ -1,8 +1,8 @@
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ChatMessage, GenerationRequest, GenerationResult } from "../backends/types.js";
-import { UserError } from "../model/errors.js";
-import type { Generation } from "../generated/prisma/client.js";
+import { fieldError, UserError } from "../model/errors.js";
+import type { Adapter, Generation } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { LimitError } from "./errors.js";
 import { confineJobInputs } from "./paths.js";
@@ -10,12 +10,15 @@ import { isFineTunedName, servingMergedModel } from "./fine-tuned.js";
 import { exportDir } from "./merges.js";
 import { findModel } from "./models.js";
 
-export interface GenerateInput extends Omit<GenerationRequest, "messages"> {
+export interface GenerateInput extends Omit<GenerationRequest, "messages" | "adapter"> {
   /**
-   * a merged model's id; a base model's id or name (exported to fp32 ONNX on first use); or a fine-tuned model's name,
-   * `ft:<base name>:<suffix or run id>` (served through a merged model of its adapter, merged on first use)
+   * a merged model's id; a base model's id or name (exported to fp32 ONNX on first use, adapter-ready); or a
+   * fine-tuned model's name, `ft:<base name>:<suffix or run id>` (served through a merged model of its adapter, merged
+   * on first use)
    */
   modelId: string;
+  /** an adapter of that base model, served unmerged (multi-LoRA) */
+  adapterId?: string;
   messages?: ChatMessage[];
   /** the stored Generation's id, when the caller names it before the result exists (a stream's first chunk) */
   generationId?: string;
@@ -37,6 +40,7 @@ export async function generate(
     throw new UserError(`maxNewTokens must be at most ${limit}, got ${input.maxNewTokens}`);
   }
   const target = await resolveModel(ctx, input.modelId, signal);
+  const adapter = input.adapterId ? await servedAdapter(ctx, input.adapterId, target) : null;
   if (inFlight >= ctx.config.limits.maxConcurrentGenerations) {
     throw new LimitError(`${inFlight} generations are running; the limit is ${ctx.config.limits.maxConcurrentGenerations}`);
   }
@@ -45,13 +49,15 @@ export async function generate(
     const inference = await ctx.backends.inference();
     const dir = target.kind === "merged" ? target.dir : await baseExport(ctx, target.id, target.dir);
     const model = await inference.load(dir);
-    const { modelId: _id, generationId, ...request } = input;
+    const { modelId: _id, adapterId: _adapterId, generationId, ...rest } = input;
+    const request: GenerationRequest = adapter ? { ...rest, adapter: adapter.path } : rest;
     const result: GenerationResult = await model.generate(request, onText, signal);
     return await ctx.prisma.generation.create({
       data: {
         ...(generationId ? { id: generationId } : {}),
         baseModelId: target.kind === "base" ? target.id : null,
         mergedModelId: target.kind === "merged" ? target.id : null,
+        adapterId: adapter?.id ?? null,
         prompt: input.prompt ?? null,
         messages: input.messages ? (input.messages as object[]) : undefined,
         sampling: samplingOf(input),
@@ -82,9 +88,26 @@ async function resolveModel(ctx: ServiceContext, id: string, signal?: AbortSigna
   return { kind: "base", id: base.id, dir: base.path };
 }
 
-/** A base model is served from an fp32 export under `<dataDir>/exports/<id>`, written once (atomically renamed). */
+/** An adapter to serve unmerged: it must belong to the base model the request names. */
+async function servedAdapter(ctx: ServiceContext, id: string, target: Target): Promise<Adapter> {
+  const adapter = await ctx.prisma.adapter.findUnique({ where: { id } });
+  if (!adapter) throw fieldError("adapterId", `: no adapter ${id}`, "NOT_FOUND");
+  if (target.kind === "merged") {
+    throw fieldError("adapterId", `: adapter ${adapter.name} is served on its base model: give the base model's id (${adapter.baseModelId}) as modelId, not the merged model ${target.id}`);
+  }
+  if (adapter.baseModelId !== target.id) {
+    throw fieldError("adapterId", `: adapter ${adapter.name} belongs to base model ${adapter.baseModelId}, not to ${target.id}`);
+  }
+  await confineJobInputs(ctx.config, [adapter.path]);
+  return adapter;
+}
+
+/**
+ * A base model is served from an adapter-ready fp32 export under `<dataDir>/exports/<id>.adapter-ready` (LoRA inputs
+ * on the configured linears), written once (atomically renamed).
+ */
 function baseExport(ctx: ServiceContext, id: string, checkpointDir: string): Promise<string> {
-  const out = path.join(ctx.config.dataDir, "exports", id);
+  const out = path.join(ctx.config.dataDir, "exports", `${id}.adapter-ready`);
   let pending = exporting.get(id);
   if (!pending) {
     pending = (async () => {
@@ -93,7 +116,7 @@ function baseExport(ctx: ServiceContext, id: string, checkpointDir: string): Pro
       await rm(tmp, { recursive: true, force: true });
       await mkdir(path.dirname(out), { recursive: true });
       await confineJobInputs(ctx.config, [checkpointDir]);
-      await (await ctx.backends.inference()).export(checkpointDir, tmp, { precision: "fp32" });
+      await (await ctx.backends.inference()).export(checkpointDir, tmp, { precision: "fp32", lora: ctx.config.lora });
       await rename(tmp, out).catch(async (err: NodeJS.ErrnoException) => {
         // another process finished the same export first
         if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;

@@ -3,6 +3,7 @@ import { UserError } from "../../model/errors.js";
 import { runJob, threadFile } from "../thread-bridge.js";
 import type { BackendInfo, ExportOptions, ExportResult, InferenceBackend } from "../types.js";
 import type { ExportJob } from "./export-thread.js";
+import { DEFAULT_ADAPTER_CACHE_BYTES } from "./adapter-cache.js";
 import { DEFAULT_BATCHER_OPTIONS } from "./batcher.js";
 import { OnnxLoadedModel } from "./model.js";
 import { cudaAvailable, DEFAULT_SESSION_OPTIONS, SessionCache, type Device } from "./session.js";
@@ -14,6 +15,7 @@ export interface OnnxBackendOptions {
   maxBatchSize: number; // sequences sharing a decode step
   prefillChunk: number; // prompt tokens per prefill step, interleaved with the others' decode steps
   maxNewTokens: number; // the most a request may ask for
+  adapterCacheBytes: number; // per adapter-ready model: LoRA adapters kept loaded, least recently used dropped past it
 }
 
 export const DEFAULT_ONNX_OPTIONS: OnnxBackendOptions = {
@@ -23,6 +25,7 @@ export const DEFAULT_ONNX_OPTIONS: OnnxBackendOptions = {
   maxBatchSize: DEFAULT_BATCHER_OPTIONS.maxBatchSize,
   prefillChunk: DEFAULT_BATCHER_OPTIONS.prefillChunk,
   maxNewTokens: 1024,
+  adapterCacheBytes: DEFAULT_ADAPTER_CACHE_BYTES,
 };
 
 /** Inference on onnxruntime-node: export to ONNX, then load exported directories (cached) and generate. */
@@ -38,7 +41,7 @@ export class OnnxBackend implements InferenceBackend {
     if (!Number.isInteger(prefillChunk) || prefillChunk < 1) throw new UserError(`prefillChunk must be a positive integer, got ${prefillChunk}`);
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new UserError(`maxNewTokens limit must be a positive integer, got ${maxNewTokens}`);
     this.models = new SessionCache(this.options.cacheSize, (dir) =>
-      OnnxLoadedModel.open(dir, { device: this.options.device, threads: this.options.threads }, maxNewTokens, { maxBatchSize, prefillChunk }));
+      OnnxLoadedModel.open(dir, { device: this.options.device, threads: this.options.threads }, maxNewTokens, { maxBatchSize, prefillChunk }, this.options.adapterCacheBytes));
   }
 
   async describe(): Promise<BackendInfo> {

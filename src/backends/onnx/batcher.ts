@@ -1,6 +1,8 @@
 import type { GenerationResult } from "../types.js";
-import { decodeStep, prefillChunk, Sequence } from "./generate.js";
+import { decodeStep, prefillChunk, type Sequence } from "./generate.js";
 import { BatchCache } from "./kv-cache.js";
+import type { LoadedAdapter } from "./adapter-cache.js";
+import { LoraStack } from "./lora-stack.js";
 import type { ModelSession } from "./session.js";
 
 interface Job {
@@ -20,13 +22,15 @@ export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = { maxBatchSize: 8, prefil
  * Continuous batching over one model. The running sequences share each decode step; between steps a waiting one is
  * prefilled, a chunk of its prompt per step (so a long prompt neither stalls the others' decoding nor blocks the
  * event loop for long: ORT runs a step synchronously), then joins the batch (its cache rows copied in once); finished
- * and cancelled sequences leave at the next step boundary.
+ * and cancelled sequences leave at the next step boundary. On an adapter-ready export, sequences with different
+ * adapters (or none) share steps: the adapters of the running sequences are stacked, each row picks its own.
  */
 export class Batcher {
   private readonly pending: Job[] = [];
   private running: Job[] = [];
   private cache: BatchCache;
-  private prefilling: { job: Job; cache: BatchCache; done: number } | null = null; // the sequence being admitted
+  private prefilling: { job: Job; cache: BatchCache; done: number; stack?: LoraStack } | null = null; // the sequence being admitted
+  private stack: LoraStack | undefined; // the adapters of the running sequences (adapter-ready exports)
   private loop: Promise<void> | null = null;
   readonly options: BatcherOptions;
 
@@ -79,7 +83,7 @@ export class Batcher {
     while (!this.prefilling && this.pending.length > 0 && this.running.length < this.options.maxBatchSize) {
       const job = this.pending.shift()!;
       if (job.seq.done) job.resolve(job.seq.result());
-      else this.prefilling = { job, cache: BatchCache.empty(this.model.kv, 1), done: 0 };
+      else this.prefilling = { job, cache: BatchCache.empty(this.model.kv, 1), done: 0, stack: this.stackOf([job.seq]) };
     }
     const p = this.prefilling;
     if (!p) return;
@@ -90,7 +94,7 @@ export class Batcher {
     }
     const to = Math.min(seq.request.promptIds.length, p.done + this.options.prefillChunk);
     try {
-      await prefillChunk(this.model, seq, p.cache, p.done, to);
+      await prefillChunk(this.model, seq, p.cache, p.done, to, p.stack);
       p.done = to;
     } catch (e) {
       this.prefilling = null;
@@ -106,7 +110,9 @@ export class Batcher {
   private async decode(): Promise<void> {
     const jobs = this.running;
     try {
-      await decodeStep(this.model, this.cache, jobs.map((j) => j.seq));
+      const seqs = jobs.map((j) => j.seq);
+      this.stack = this.stackOf(seqs, this.stack);
+      await decodeStep(this.model, this.cache, seqs, this.stack);
     } catch (e) {
       // a failed step fails the requests in it; the batcher goes on with the next ones
       for (const j of jobs) j.reject(e);
@@ -115,6 +121,14 @@ export class Batcher {
       return;
     }
     this.retire();
+  }
+
+  /** A stack of these sequences' adapters (`current` when it serves them); undefined when none has one. */
+  private stackOf(seqs: Sequence[], current?: LoraStack): LoraStack | undefined {
+    const adapters = new Set(seqs.map((s) => s.adapter).filter((a): a is LoadedAdapter => a !== null));
+    if (adapters.size === 0 || !this.model.lora) return undefined;
+    if (current?.serves(adapters)) return current;
+    return LoraStack.build(this.model.config, this.model.lora, [...adapters]);
   }
 
   /** Resolve finished and cancelled sequences and drop their rows from the cache. */

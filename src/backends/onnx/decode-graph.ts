@@ -42,9 +42,11 @@ export function addNewKvOutputs(model: Model): Model | null {
 
 /**
  * `modelPath` with the new-KV outputs added, as bytes for `InferenceSession.create` (external weights stay where they
- * are: the session is told their folder). Null when the graph has no `present` outputs.
+ * are: the session is told their folder; bytes null when the graph has no `present` outputs), and the model's metadata.
  */
-export async function decodeModel(modelPath: string): Promise<Uint8Array | null> {
-  const model = addNewKvOutputs(onnx.ModelProto.decode(await readFile(modelPath)));
-  return model ? onnx.ModelProto.encode(model).finish() : null;
+export async function decodeModel(modelPath: string): Promise<{ bytes: Uint8Array | null; metadata: Record<string, string> }> {
+  const decoded = onnx.ModelProto.decode(await readFile(modelPath));
+  const metadata = Object.fromEntries((decoded.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]));
+  const model = addNewKvOutputs(decoded);
+  return { bytes: model ? onnx.ModelProto.encode(model).finish() : null, metadata };
 }

@@ -6,6 +6,8 @@ import type { FinishReason, GenerationResult } from "../types.js";
 import type { BatchCache } from "./kv-cache.js";
 import type { ResolvedRequest } from "./request.js";
 import { Sampler } from "./sampler.js";
+import type { LoraStack } from "./lora-stack.js";
+import type { LoadedAdapter } from "./adapter-cache.js";
 import type { ModelSession } from "./session.js";
 import { StopMatcher } from "./stop.js";
 
@@ -32,6 +34,8 @@ export class Sequence {
     private readonly eosTokenId: number,
     private readonly contextLength: number,
     private readonly onText?: (chunk: string) => void,
+    /** The LoRA adapter this sequence is decoded with (adapter-ready exports); null: the base model. */
+    readonly adapter: LoadedAdapter | null = null,
   ) {
     const s = request.sampling;
     this.seen = new Set(request.promptIds);
@@ -101,14 +105,19 @@ export class Sequence {
  * Run prompt tokens [from, to) of a sequence through the model alone, on top of `cache` (its earlier prompt tokens);
  * after the last chunk the sequence takes its first token.
  */
-export async function prefillChunk(model: ModelSession, seq: Sequence, cache: BatchCache, from: number, to: number): Promise<void> {
+export async function prefillChunk(model: ModelSession, seq: Sequence, cache: BatchCache, from: number, to: number, stack?: LoraStack): Promise<void> {
   const chunk = seq.request.promptIds.slice(from, to);
-  const out = await model.step(cache, [chunk], [chunk.map((_, i) => from + i)]);
+  const lora = stack && { stack, indices: [stack.slotOf(seq.adapter)] };
+  const out = await model.step(cache, [chunk], [chunk.map((_, i) => from + i)], lora);
   if (to === seq.request.promptIds.length) seq.accept(out.logits.subarray((chunk.length - 1) * out.vocab, chunk.length * out.vocab));
 }
 
-/** One decode step for every row of `cache` (row r is `seqs[r]`): feed each its last token, let each take the next. */
-export async function decodeStep(model: ModelSession, cache: BatchCache, seqs: Sequence[]): Promise<void> {
-  const out = await model.step(cache, seqs.map((s) => [s.lastToken]), cache.lengths.map((n) => [n]));
+/**
+ * One decode step for every row of `cache` (row r is `seqs[r]`): feed each its last token, let each take the next.
+ * With a LoRA stack, each row uses its own sequence's adapter from it.
+ */
+export async function decodeStep(model: ModelSession, cache: BatchCache, seqs: Sequence[], stack?: LoraStack): Promise<void> {
+  const lora = stack && { stack, indices: seqs.map((s) => stack.slotOf(s.adapter)) };
+  const out = await model.step(cache, seqs.map((s) => [s.lastToken]), cache.lengths.map((n) => [n]), lora);
   seqs.forEach((s, r) => s.accept(out.logits.subarray(r * out.vocab, (r + 1) * out.vocab)));
 }

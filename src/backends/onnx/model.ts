@@ -7,6 +7,7 @@ import { fromThreadError, Thread, threadFile } from "../thread-bridge.js";
 import type { GenerationRequest, GenerationResult, LoadedModel } from "../types.js";
 import type { BatcherOptions } from "./batcher.js";
 import type { KvShape } from "./kv-cache.js";
+import type { LoraSpec } from "./lora-stack.js";
 import { resolveRequest, type RequestLimits } from "./request.js";
 import type { FromWorker, ServeWorkerData, ToWorker, WorkerLoad } from "./serve-worker.js";
 import type { SessionOptions } from "./session.js";
@@ -37,6 +38,8 @@ export class OnnxLoadedModel implements LoadedModel {
     readonly kv: KvShape,
     readonly provider: "cpu" | "cuda",
     readonly threads: number,
+    /** The adapters this export takes (null: not adapter-ready). */
+    readonly lora: LoraSpec | null,
     private readonly thread: ServingThread,
   ) {
     thread.onMessage((m) => this.receive(m));
@@ -48,7 +51,7 @@ export class OnnxLoadedModel implements LoadedModel {
     });
   }
 
-  static async open(dir: string, session: SessionOptions, maxNewTokens: number, batching: Partial<BatcherOptions>): Promise<OnnxLoadedModel> {
+  static async open(dir: string, session: SessionOptions, maxNewTokens: number, batching: Partial<BatcherOptions>, adapterCacheBytes?: number): Promise<OnnxLoadedModel> {
     try {
       await access(path.join(dir, "onnx", "model.onnx"));
     } catch {
@@ -56,7 +59,7 @@ export class OnnxLoadedModel implements LoadedModel {
     }
     const config = await readConfig(path.join(dir, "config.json"));
     const tokenizer = await PhiTokenizer.fromDir(dir);
-    const data: ServeWorkerData = { dir, session, batching };
+    const data: ServeWorkerData = { dir, session, batching, adapterCacheBytes };
     const thread: ServingThread = new Thread(threadFile(import.meta.url, "./serve-worker"), data, `serving thread of ${dir}`);
     const ready = await new Promise<Extract<FromWorker, { type: "ready" }>>((resolve, reject) => {
       thread.onMessage((m) => (m.type === "ready" ? resolve(m) : m.type === "failed" ? reject(fromThreadError(m.error)) : undefined));
@@ -66,7 +69,7 @@ export class OnnxLoadedModel implements LoadedModel {
       throw e;
     });
     const limits = { contextLength: config.max_position_embeddings, maxNewTokens };
-    return new OnnxLoadedModel(dir, config, tokenizer, limits, ready.kv, ready.provider, ready.threads, thread);
+    return new OnnxLoadedModel(dir, config, tokenizer, limits, ready.kv, ready.provider, ready.threads, ready.lora, thread);
   }
 
   get closed(): boolean {
@@ -81,6 +84,9 @@ export class OnnxLoadedModel implements LoadedModel {
   async generate(req: GenerationRequest, onText?: (chunk: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     if (this.isClosed) throw new Error(`model ${this.dir} is closed`);
     const request = resolveRequest(req, this.tokenizer, this.limits);
+    if (request.adapter && !this.lora) {
+      throw new UserError(`adapter ${request.adapter}: ${this.dir} is not an adapter-ready export (export it with --lora-targets, or merge the adapter)`);
+    }
     if (signal?.aborted) {
       return { text: "", tokens: [], finishReason: "cancelled", promptTokens: request.promptIds.length, completionTokens: 0, timeToFirstTokenMs: 0, tokensPerSecond: 0 };
     }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { renderPrompt } from "../../model/chat-template.js";
 import { UserError } from "../../model/errors.js";
 import type { PhiTokenizer } from "../../model/tokenizer.js";
@@ -11,6 +12,7 @@ export interface RequestLimits {
 export interface ResolvedRequest {
   promptIds: number[];
   sampling: SamplingOptions;
+  adapter: string | null; // absolute path of a PEFT adapter directory
 }
 
 const ROLES = ["system", "user", "assistant"];
@@ -18,6 +20,8 @@ const ROLES = ["system", "user", "assistant"];
 /** Check every field of a request (each mistake a UserError naming the field), then render and tokenize its prompt. */
 export function resolveRequest(req: GenerationRequest, tokenizer: Pick<PhiTokenizer, "encode">, limits: RequestLimits): ResolvedRequest {
   const sampling = validateSampling(req, limits);
+  if (req.adapter !== undefined && req.adapter !== null && (typeof req.adapter !== "string" || req.adapter === "")) throw new UserError("adapter must be a PEFT adapter directory");
+  const adapter = req.adapter ? path.resolve(req.adapter) : null;
   const hasPrompt = req.prompt !== undefined && req.prompt !== null;
   const hasMessages = req.messages !== undefined && req.messages !== null;
   if (hasPrompt === hasMessages) throw new UserError("give either prompt or messages, not both and not neither");
@@ -42,7 +46,7 @@ export function resolveRequest(req: GenerationRequest, tokenizer: Pick<PhiTokeni
   } else if (promptIds.length >= ctx) {
     throw new UserError(`prompt is ${promptIds.length} tokens, the model's context is ${ctx}: shorten it or set truncate to keep its end`);
   }
-  return { promptIds, sampling };
+  return { promptIds, sampling, adapter };
 }
 
 function validateSampling(req: GenerationRequest, limits: RequestLimits): SamplingOptions {

@@ -6,10 +6,12 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { readConfig, type PhiConfig } from "../../model/config.js";
 import { UserError } from "../../model/errors.js";
-import { ATTENTION_MASK, INPUT_IDS, LOGITS, newKvName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, LORA_INDICES, LORA_METADATA, newKvName, parseLoraInputName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
+import { isLinearModule } from "../../model/phi-layout.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
 import { decodeModel } from "./decode-graph.js";
 import type { BatchCache, KvArray, KvShape } from "./kv-cache.js";
+import { LoraStack, type LoraSpec } from "./lora-stack.js";
 
 export type Device = "cpu" | "cuda" | "auto";
 
@@ -20,6 +22,12 @@ export interface SessionOptions {
 
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = { device: "cpu", threads: 0 };
 
+/** The adapters of a step and each row's slot among them. */
+export interface LoraBatch {
+  stack: LoraStack;
+  indices: number[];
+}
+
 export interface StepOutput {
   logits: Float32Array; // [batch, seqLen, vocab]
   vocab: number;
@@ -27,6 +35,9 @@ export interface StepOutput {
 
 /** One exported model directory on ORT: the session, its config and tokenizer; it feeds and fetches by model/onnx-names.ts. */
 export class ModelSession {
+  /** Fed when a step names no adapters (every row in slot 0). */
+  private readonly emptyStack: LoraStack | null;
+
   private constructor(
     readonly dir: string,
     readonly config: PhiConfig,
@@ -34,8 +45,12 @@ export class ModelSession {
     readonly kv: KvShape,
     readonly provider: "cpu" | "cuda",
     readonly threads: number,
+    /** What adapters this export takes; null when it is not adapter-ready. */
+    readonly lora: LoraSpec | null,
     private readonly session: ort.InferenceSession,
-  ) {}
+  ) {
+    this.emptyStack = lora ? LoraStack.build(config, lora, []) : null;
+  }
 
   static async open(dir: string, opts: SessionOptions = DEFAULT_SESSION_OPTIONS): Promise<ModelSession> {
     const modelPath = path.join(dir, "onnx", "model.onnx");
@@ -47,17 +62,18 @@ export class ModelSession {
     const config = await readConfig(path.join(dir, "config.json"));
     const tokenizer = await PhiTokenizer.fromDir(dir);
     const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
-    const { session, provider } = await createSession(modelPath, opts.device, threads);
+    const { session, provider, metadata } = await createSession(modelPath, opts.device, threads);
     const kv = kvShape(session, config, modelPath);
-    return new ModelSession(dir, config, tokenizer, kv, provider, threads, session);
+    return new ModelSession(dir, config, tokenizer, kv, provider, threads, loraSpec(session, metadata, modelPath), session);
   }
 
   /**
    * Run `seqLen` new tokens per row: `inputIds` [batch, seqLen], `positions` [batch, seqLen] (each row's own).
    * The whole cache goes in as the past; only the new tokens' keys and values come back (the outputs decode-graph.ts
-   * adds), written into the cache's free slots.
+   * adds), written into the cache's free slots. On an adapter-ready export, `lora` says which adapter each row uses
+   * (none: every row without one).
    */
-  async step(cache: BatchCache, inputIds: number[][], positions: number[][]): Promise<StepOutput> {
+  async step(cache: BatchCache, inputIds: number[][], positions: number[][], lora?: LoraBatch): Promise<StepOutput> {
     const batch = cache.batch;
     const seqLen = inputIds[0].length;
     const { numHeads, headDim, layers } = this.kv;
@@ -72,6 +88,13 @@ export class ModelSession {
     for (let i = 0; i < layers; i++) {
       feeds[pastName(i, "key")] = new ort.Tensor(kvType, cache.keys[i], pastDims);
       feeds[pastName(i, "value")] = new ort.Tensor(kvType, cache.values[i], pastDims);
+    }
+    if (this.emptyStack) {
+      const stack = lora?.stack ?? this.emptyStack;
+      feeds[LORA_INDICES] = new ort.Tensor("int64", BigInt64Array.from(lora?.indices ?? inputIds.map(() => 0), BigInt), [batch]);
+      for (const [name, t] of stack.feeds) feeds[name] = new ort.Tensor("float32", t.data, t.dims);
+    } else if (lora?.indices.some((i) => i !== 0)) {
+      throw new UserError(`${this.dir}: not an adapter-ready export (export it with --lora-targets to serve adapters on it)`);
     }
     const fetches = [LOGITS];
     for (let i = 0; i < layers; i++) fetches.push(newKvName(i, "key"), newKvName(i, "value"));
@@ -95,14 +118,16 @@ export function cudaAvailable(): boolean {
   return existsSync(path.join(pkg, "bin", "napi-v6", process.platform, process.arch, lib));
 }
 
-async function createSession(modelPath: string, device: Device, threads: number): Promise<{ session: ort.InferenceSession; provider: "cpu" | "cuda" }> {
+type Created = { session: ort.InferenceSession; provider: "cpu" | "cuda"; metadata: Record<string, string> };
+
+async function createSession(modelPath: string, device: Device, threads: number): Promise<Created> {
   const base: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 };
   if (device === "cuda" && !cudaAvailable()) {
     throw new UserError("device cuda: this onnxruntime-node has no CUDA provider (install it with network access so its install script can fetch it)");
   }
-  let decode: Uint8Array | null;
+  let decode: Uint8Array | null, metadata: Record<string, string>;
   try {
-    decode = await decodeModel(modelPath);
+    ({ bytes: decode, metadata } = await decodeModel(modelPath));
   } catch (e) {
     throw new UserError(`${modelPath}: not a readable ONNX model (${(e as Error).message.split("\n")[0]})`);
   }
@@ -112,13 +137,13 @@ async function createSession(modelPath: string, device: Device, threads: number)
     decode ? ort.InferenceSession.create(decode, { ...folder, ...options }) : ort.InferenceSession.create(modelPath, options);
   if (device === "cuda" || (device === "auto" && cudaAvailable())) {
     try {
-      return { session: await create({ ...base, executionProviders: ["cuda"] }), provider: "cuda" };
+      return { session: await create({ ...base, executionProviders: ["cuda"] }), provider: "cuda", metadata };
     } catch (e) {
       if (device === "cuda") throw new UserError(`device cuda: onnxruntime cannot start CUDA here (${(e as Error).message.split("\n")[0]})`);
     }
   }
   try {
-    return { session: await create({ ...base, executionProviders: ["cpu"] }), provider: "cpu" };
+    return { session: await create({ ...base, executionProviders: ["cpu"] }), provider: "cpu", metadata };
   } catch (e) {
     throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
   }
@@ -139,6 +164,27 @@ function kvShape(session: ort.InferenceSession, config: PhiConfig, modelPath: st
   const numHeads = typeof dims[1] === "number" ? dims[1] : config.num_key_value_heads;
   const headDim = typeof dims[3] === "number" ? dims[3] : config.hidden_size / config.num_attention_heads;
   return { layers: past.length, numHeads, headDim, float16: type === "float16" };
+}
+
+/** The adapter-ready export's targets and max rank (its metadata), checked against its inputs; null for a plain export. */
+function loraSpec(session: ort.InferenceSession, metadata: Record<string, string>, modelPath: string): LoraSpec | null {
+  const hasInputs = session.inputNames.includes(LORA_INDICES);
+  const raw = metadata[LORA_METADATA];
+  if (!hasInputs && raw === undefined) return null;
+  let spec: { target_modules?: unknown; max_rank?: unknown } = {};
+  try {
+    spec = JSON.parse(raw ?? "{}");
+  } catch {
+    // reported below
+  }
+  const targets = spec.target_modules;
+  // the linears that have LoRA inputs must be the ones the metadata names
+  const adapted = new Set(session.inputNames.map((n) => parseLoraInputName(n)?.module).filter((m) => m !== undefined));
+  const agree = Array.isArray(targets) && targets.length === adapted.size && targets.every((t) => typeof t === "string" && isLinearModule(t) && adapted.has(t));
+  if (!hasInputs || !agree || !Number.isInteger(spec.max_rank)) {
+    throw new UserError(`${modelPath}: inconsistent adapter-ready export (input ${LORA_INDICES} ${hasInputs ? "present" : "absent"}, metadata ${LORA_METADATA} ${JSON.stringify(raw ?? null)})`);
+  }
+  return { targets, maxRank: spec.max_rank as number };
 }
 
 /** Sessions per model directory, least recently used evicted past `capacity`. */

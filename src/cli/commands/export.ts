@@ -1,8 +1,8 @@
 import { Option, type Command } from "commander";
 import { exportModel, PRECISIONS } from "../../backends/onnx/export/export.js";
 import { INT4_BLOCK_SIZE, INT4_BLOCK_SIZES, type KvCacheType } from "../../backends/onnx/export/phi-graph.js";
-import type { Precision } from "../../backends/types.js";
-import { action } from "../action.js";
+import { DEFAULT_LORA_MAX_RANK, type Precision } from "../../backends/types.js";
+import { action, num } from "../action.js";
 
 interface ExportFlags {
   model: string;
@@ -10,6 +10,8 @@ interface ExportFlags {
   precision: Precision;
   kvCache?: KvCacheType;
   blockSize: string;
+  loraTargets?: string;
+  loraMaxRank: number;
 }
 
 export function registerExport(program: Command): void {
@@ -21,10 +23,14 @@ export function registerExport(program: Command): void {
     .addOption(new Option("--precision <p>", "fp32, or int4 (MatMulNBits, --block-size) for every linear layer and lm_head").choices(PRECISIONS).default("fp32"))
     .addOption(new Option("--block-size <n>", "int4: weights per scale along K (larger: fewer bytes a token, faster batched decode)").choices(INT4_BLOCK_SIZES.map(String)).default(String(INT4_BLOCK_SIZE)))
     .addOption(new Option("--kv-cache <type>", "KV cache element type (default float32; float16 halves cache memory but ORT's CPU attention casts it every step)").choices(["float32", "float16"]))
+    .option("--lora-targets <modules>", "adapter-ready: these linears (comma-separated: q_proj,k_proj,v_proj,dense,fc1,fc2) take LoRA adapters chosen per request")
+    .option("--lora-max-rank <r>", "adapter-ready: the largest adapter rank it accepts", num("--lora-max-rank"), DEFAULT_LORA_MAX_RANK)
     .action(action(async (flags: ExportFlags) => {
       const started = performance.now();
-      const res = await exportModel(flags.model, flags.out, { precision: flags.precision, kvCache: flags.kvCache, blockSize: Number(flags.blockSize) });
+      const lora = flags.loraTargets === undefined ? undefined : { targets: flags.loraTargets.split(",").map((t) => t.trim()).filter((t) => t !== ""), maxRank: flags.loraMaxRank };
+      const res = await exportModel(flags.model, flags.out, { precision: flags.precision, kvCache: flags.kvCache, blockSize: Number(flags.blockSize), lora });
       const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(`export: wrote ${res.precision} ${res.modelPath} (${(res.sizeBytes / 1e9).toFixed(3)} GB) in ${seconds.toFixed(1)} s\n`);
+      const ready = lora ? `, adapter-ready (${lora.targets.join(", ")}; rank <= ${lora.maxRank})` : "";
+      process.stdout.write(`export: wrote ${res.precision}${ready} ${res.modelPath} (${(res.sizeBytes / 1e9).toFixed(3)} GB) in ${seconds.toFixed(1)} s\n`);
     }));
 }

@@ -6,6 +6,7 @@ import { action, num } from "../action.js";
 
 interface GenerateFlags {
   model: string;
+  adapter?: string;
   prompt?: string;
   message: string[];
   maxNewTokens: number;
@@ -30,6 +31,7 @@ export function registerGenerate(program: Command): void {
     .command("generate")
     .description("generate text with an exported model (onnx/model.onnx) on onnxruntime")
     .requiredOption("--model <dir>", "an exported model directory (tunegraph export)")
+    .option("--adapter <dir>", "a PEFT LoRA adapter to decode with, unmerged (--model must be an adapter-ready export: tunegraph export --lora-targets)")
     .option("--prompt <text>", "raw prompt, used exactly as given")
     .option("--message <role:text>", "a chat message (system, user or assistant), rendered with the chat template; repeatable", collect, [])
     .option("--max-new-tokens <n>", "tokens to generate at most", num("--max-new-tokens"), 64)
@@ -54,6 +56,7 @@ export function registerGenerate(program: Command): void {
         seed: flags.seed,
         stop: flags.stop,
         truncate: flags.truncate ?? false,
+        adapter: flags.adapter,
       };
       if (flags.prompt !== undefined && flags.message.length > 0) throw new UserError("give --prompt or --message, not both");
       if (flags.message.length > 0) request.messages = flags.message.map(parseMessage);

@@ -75,4 +75,43 @@ describe("Sampler", () => {
     expect(draw(42)).toEqual(draw(42));
     expect(draw(42)).not.toEqual(draw(43));
   });
+
+  it("keeps exactly the tokens HF's warpers keep (temperature, then top-k, then top-p) on random logits", () => {
+    for (const [seed, v, t, k, p] of [[1, 51200, 1, 0, 0.9], [2, 51200, 0.7, 50, 0.9], [3, 5000, 1.3, 0, 0.5], [4, 5000, 0.2, 0, 0.95], [5, 2000, 1, 200, 0.3], [6, 2000, 2, 0, 0.999], [7, 51200, 0.8, 0, 0.01], [8, 300, 1, 300, 0.7]] as const) {
+      const logits = randomLogits(v, seed);
+      const s = new Sampler(opts({ temperature: t, topK: k, topP: p }), new Rng(seed));
+      const { ids, n } = s.keep(logits);
+      expect(new Set(ids.subarray(0, n))).toEqual(hfKept(logits, t, k, p));
+    }
+  });
+
+  it("keeps every token tied with the k-th largest, as HF's top-k does", () => {
+    const logits = Float32Array.from([3, 1, 2, 2, 2, 0]);
+    const { ids, n } = new Sampler(opts({ topK: 3 }), new Rng(1)).keep(logits);
+    expect(new Set(ids.subarray(0, n))).toEqual(new Set([0, 2, 3, 4]));
+  });
 });
+
+/**
+ * HF transformers' rule, written out as its warpers state it: scores / temperature; TopKLogitsWarper removes scores
+ * below the k-th largest; TopPLogitsWarper sorts ascending, takes the cumulative softmax and removes the tokens whose
+ * cumulative probability is <= 1 - top_p, always keeping the most likely one.
+ */
+function hfKept(logits: Float32Array, temperature: number, topK: number, topP: number): Set<number> {
+  const scores = Array.from(logits, (x) => x / temperature);
+  if (topK > 0) {
+    const kth = [...scores].sort((a, b) => b - a)[Math.min(topK, scores.length) - 1];
+    scores.forEach((x, i) => x < kth && (scores[i] = -Infinity));
+  }
+  const max = Math.max(...scores.filter(Number.isFinite));
+  const e = scores.map((x) => Math.exp(x - max));
+  const z = e.reduce((a, b) => a + b, 0);
+  const ascending = [...scores.keys()].sort((a, b) => scores[a] - scores[b]);
+  const kept = new Set<number>();
+  let cum = 0;
+  ascending.forEach((id, rank) => {
+    cum += e[id] / z;
+    if (Number.isFinite(scores[id]) && (cum > 1 - topP || rank === ascending.length - 1)) kept.add(id);
+  });
+  return kept;
+}

@@ -14,7 +14,7 @@ function oneHot(id: number): Float32Array {
 }
 
 function sequence(sampling: Partial<SamplingOptions>, onText?: (c: string) => void, context = 2048): Sequence {
-  return new Sequence({ promptIds: tok.encode("Q:"), sampling: { ...DEFAULT_SAMPLING, ...sampling } }, tok, tok.eosTokenId, context, onText);
+  return new Sequence({ promptIds: tok.encode("Q:"), sampling: { ...DEFAULT_SAMPLING, ...sampling }, adapter: null }, tok, tok.eosTokenId, context, onText);
 }
 
 describe("Sequence", () => {

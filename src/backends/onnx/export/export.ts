@@ -8,6 +8,7 @@ import { copyTokenizerFiles, writeBuiltinTokenizer } from "../../../model/tokeni
 import type { ExportOptions, ExportResult, Precision } from "../../types.js";
 import { MODEL_FILE, writeOnnxModel, type OnnxWriteOptions } from "./onnx-file.js";
 import { INT4_BLOCK_SIZES } from "./phi-graph.js";
+import { LINEAR_MODULES, isLinearModule } from "../../../model/phi-layout.js";
 
 export const PRECISIONS: readonly Precision[] = ["fp32", "int4"];
 
@@ -22,6 +23,11 @@ export async function exportModel(checkpointDir: string, outDir: string, opts: E
   if (!PRECISIONS.includes(opts.precision)) throw new UserError(`unsupported precision "${String(opts.precision)}": expected one of ${PRECISIONS.join(", ")}`);
   if (opts.blockSize !== undefined && !INT4_BLOCK_SIZES.includes(opts.blockSize)) {
     throw new UserError(`int4 block size ${opts.blockSize}: expected one of ${INT4_BLOCK_SIZES.join(", ")}`);
+  }
+  if (opts.lora) {
+    const bad = opts.lora.targets.filter((t) => !isLinearModule(t));
+    if (bad.length > 0 || opts.lora.targets.length === 0) throw fieldError("loraTargets", `must name one or more of ${LINEAR_MODULES.join(", ")}, got ${JSON.stringify(opts.lora.targets)}`);
+    if (!Number.isInteger(opts.lora.maxRank) || opts.lora.maxRank < 1 || opts.lora.maxRank > 4096) throw fieldError("loraMaxRank", `must be an integer in [1, 4096], got ${opts.lora.maxRank}`);
   }
   if (path.resolve(outDir) === path.resolve(checkpointDir)) throw fieldError("outDir", `${outDir} is the checkpoint directory: choose another one`, "CONFLICT");
   await assertEmptyDir(outDir);

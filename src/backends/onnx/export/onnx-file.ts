@@ -3,6 +3,8 @@ import path from "node:path";
 import { parameterCount } from "../../../model/config.js";
 import type { Precision } from "../../types.js";
 import { ExternalSink, GraphBuilder, inlineSink } from "./graph.js";
+import { LORA_METADATA } from "../../../model/onnx-names.js";
+import type { LoraOptions } from "./lora-graph.js";
 import { buildPhiGraph, INT4_ACCURACY_LEVEL, INT4_BLOCK_SIZE, type KvCacheType, type WeightSource } from "./phi-graph.js";
 import { makeDir } from "../../../model/make-dir.js";
 
@@ -21,6 +23,8 @@ export interface OnnxWriteOptions {
   kvCache?: KvCacheType;
   /** int4: weights per scale (default 32). */
   blockSize?: number;
+  /** Adapter-ready: LoRA inputs on these linears (lora-graph.ts). */
+  lora?: LoraOptions;
   onTensor?: (name: string) => void;
 }
 
@@ -53,11 +57,12 @@ export async function writeOnnxModel(src: WeightSource, dir: string, opts: OnnxW
     const g = new GraphBuilder(file ? new ExternalSink(file, DATA_FILE) : inlineSink);
     const fused = opts.fused ?? true;
     const kvCache = opts.kvCache ?? "float32";
-    await buildPhiGraph(g, src, { precision: opts.precision, fused, kvCache, blockSize, onTensor: opts.onTensor });
+    await buildPhiGraph(g, src, { precision: opts.precision, fused, kvCache, blockSize, lora: opts.lora, onTensor: opts.onTensor });
     const metadata: Record<string, string> = { "tunegraph.precision": opts.precision, "tunegraph.fused": String(fused), "tunegraph.kv_cache": kvCache };
     if (opts.precision === "int4") {
       metadata["tunegraph.int4"] = JSON.stringify({ bits: 4, block_size: blockSize, accuracy_level: INT4_ACCURACY_LEVEL, symmetric: true });
     }
+    if (opts.lora) metadata[LORA_METADATA] = JSON.stringify({ target_modules: opts.lora.targets, max_rank: opts.lora.maxRank });
     await writeFile(modelPath, g.encode("tunegraph", { "": 17, "com.microsoft": 1 }, metadata));
   } finally {
     await file?.close();

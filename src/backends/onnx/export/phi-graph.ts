@@ -3,6 +3,7 @@ import { ATTENTION_MASK, INPUT_IDS, LOGITS, pastName, POSITION_IDS, presentName 
 import { layerPath, linearFeatures, modulePath, type LinearModule } from "../../../model/phi-layout.js";
 import { attr, BOOL, FLOAT, FLOAT16, GraphBuilder, INT64, UINT8 } from "./graph.js";
 import { quantizeInt4 } from "./int4.js";
+import { LoraGraph, type LoraOptions } from "./lora-graph.js";
 import type { Precision } from "../../types.js";
 
 /** Anything that yields HF Phi tensors by name as float32 (a `Checkpoint`, or weights in memory in tests). */
@@ -31,6 +32,8 @@ export interface PhiGraphOptions {
   kvCache: KvCacheType;
   /** int4 only: weights per scale. Larger blocks read fewer scale bytes and let ORT's multi-row kernel run faster. */
   blockSize?: number;
+  /** Adapter-ready: these linears add scale · (x·Aᵀ)·Bᵀ with A, B and the scale from graph inputs (lora-graph.ts). */
+  lora?: LoraOptions;
   onTensor?: (name: string) => void;
 }
 
@@ -65,7 +68,10 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
     g.input(pastName(i, "value"), kvType, ["batch_size", nh, "past_sequence_length", d]);
   }
 
-  const linear = async (x: string, prefix: string, [inF, outF]: [number, number], gelu = false): Promise<string> => {
+  const lora = opts.lora ? new LoraGraph(g) : null;
+  const targets = new Set(opts.lora?.targets ?? []);
+
+  const linear = async (x: string, prefix: string, [inF, outF]: [number, number], gelu = false, adapted = false): Promise<string> => {
     const w = await read(`${prefix}.weight`);
     const bias = await g.weight(`${prefix}.bias`, FLOAT, [outF], await read(`${prefix}.bias`));
     let y: string;
@@ -79,10 +85,11 @@ export async function buildPhiGraph(g: GraphBuilder, src: WeightSource, opts: Ph
     } else {
       y = g.op("MatMul", [x, await g.weight(`${prefix}.weight_T`, FLOAT, [inF, outF], transpose(w, outF, inF))]);
     }
+    if (adapted && lora) y = g.op("Add", [y, lora.branch(x, prefix, inF, outF)]);
     // FastGelu is gelu_new (the tanh approximation) with the bias add fused
     return gelu ? g.op("FastGelu", [y, bias], {}, MS) : g.op("Add", [y, bias]);
   };
-  const layerLinear = (x: string, layer: number, mod: LinearModule, gelu = false) => linear(x, modulePath(layer, mod), linearFeatures(c, mod), gelu);
+  const layerLinear = (x: string, layer: number, mod: LinearModule, gelu = false) => linear(x, modulePath(layer, mod), linearFeatures(c, mod), gelu, targets.has(mod));
   const normWeights = async (prefix: string) => [
     await g.weight(`${prefix}.weight`, FLOAT, [h], await read(`${prefix}.weight`)),
     await g.weight(`${prefix}.bias`, FLOAT, [h], await read(`${prefix}.bias`)),
