@@ -62,6 +62,19 @@ export const HEADLINES: Headline[] = [
   { section: "limits", measure: "int4 matMul (block 32), 8 rows: ceiling of 8 streams / 1 (8·t1/t8)", unit: "ratio", value: (r) => r.limits?.int4Rows?.find((x) => x.blockSize === 32)?.eightStreamCeiling },
   { section: "limits", measure: "int4 matMul (block 128), 8 rows: ceiling of 8 streams / 1", unit: "ratio", value: (r) => r.limits?.int4Rows?.find((x) => x.blockSize === 128)?.eightStreamCeiling },
 
+  ...[32, 128].flatMap((block): Headline[] => {
+    const b = (r: Round) => r.limits?.int4Bounds?.find((x) => x.blockSize === block);
+    const name = `phi-2's linears on int4 MatMulNBits alone (block ${block}): bound`;
+    return [
+      { section: "limits", measure: `${name}, decode`, unit: "tok/s", value: (r) => b(r)?.decodeBound },
+      { section: "limits", measure: `${name}, decode / llama.cpp decode`, unit: "ratio", value: (r) => ratio(b(r)?.decodeBound, gen("llamaCpp.decodeTokensPerSecond")(r)) },
+      { section: "limits", measure: `${name}, prefill`, unit: "tok/s", value: (r) => b(r)?.prefillBound },
+      { section: "limits", measure: `${name}, prefill / llama.cpp prefill`, unit: "ratio", value: (r) => ratio(b(r)?.prefillBound, gen("llamaCpp.prefillTokensPerSecond")(r)) },
+      { section: "limits", measure: `${name}, 8 streams`, unit: "tok/s", value: (r) => b(r)?.eightStreamBound },
+      { section: "limits", measure: `${name}, 8 streams / llama.cpp aggregate`, unit: "ratio", value: (r) => ratio(b(r)?.eightStreamBound, gen("llamaCpp.aggregateTokensPerSecond")(r)) },
+    ];
+  }),
+
   { section: "decode", measure: "int4 decode, 1 stream", unit: "tok/s", value: gen("ours.decodeTokensPerSecond") },
   { section: "decode", measure: "weights read per token", unit: "GB", value: gen("ours.weightGBPerToken") },
   { section: "decode", measure: "achieved weight reads", unit: "GB/s", value: gen("ours.weightGBPerSecond") },
