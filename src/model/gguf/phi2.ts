@@ -16,7 +16,7 @@ import { writeIntoEmptyDir } from "../out-dir.js";
 import { layerPath, LINEAR_MODULES, modulePath, type LinearModule } from "../phi-layout.js";
 import { GGML_TYPES, GgufWriter, kv, type GgmlType, type GgufTensorInfo, type GgufValue } from "./file.js";
 import { encodeTensor } from "./quants.js";
-import { readGgufVocab } from "./vocab.js";
+import { readGgufVocab, type GgufVocab } from "./vocab.js";
 
 export const GGUF_QUANTS = ["f16", "q8_0", "q4_0"] as const;
 export type GgufQuant = (typeof GGUF_QUANTS)[number];
@@ -50,7 +50,7 @@ export function ggufTensorNames(c: PhiConfig): Map<string, string> {
   return names;
 }
 
-function metadata(c: PhiConfig, name: string, quant: GgufQuant, vocab: Awaited<ReturnType<typeof readGgufVocab>>): Map<string, GgufValue> {
+function metadata(c: PhiConfig, name: string, quant: GgufQuant, vocab: GgufVocab): Map<string, GgufValue> {
   const m = new Map<string, GgufValue>([
     ["general.architecture", kv.str(ARCH)],
     ["general.type", kv.str("model")],
@@ -102,8 +102,8 @@ export async function exportGguf(checkpointDir: string, outDir: string, quant: s
     const names = ggufTensorNames(c);
     const tensors: (GgufTensorInfo & { hf: string })[] = ckpt.names().map((hf) => {
       const dims = ckpt.shape(hf).reverse();
-      const quantized = GGML_TYPES[QUANT[q].type].blockSize;
-      const type: GgmlType = dims.length === 1 ? "F32" : dims[0] % quantized === 0 ? QUANT[q].type : "F16";
+      const block = GGML_TYPES[QUANT[q].type].blockSize;
+      const type: GgmlType = dims.length === 1 ? "F32" : dims[0] % block === 0 ? QUANT[q].type : "F16";
       return { hf, name: names.get(hf)!, dims, type };
     });
     const file = path.join(outDir, ggufFileName(q));
