@@ -119,6 +119,18 @@ describe("GGUF export, read back by llama.cpp", () => {
   }, 60_000);
 });
 
+describe("GGUF export of matrices whose rows are not whole blocks of 32", () => {
+  it("keeps those in F16 (as convert_hf_to_gguf.py does) and quantizes the rest; llama.cpp runs the mix", async () => {
+    const odd = presetConfig("tiny", { hidden_size: 48, intermediate_size: 192 }); // rows of 48: F16; fc2's rows of 192: Q4_0
+    await initModel({ config: odd, out: path.join(root, "odd"), seed: 4, dtype: "F32" });
+    const r = await exportGguf(path.join(root, "odd"), path.join(root, "odd-q4_0"), "q4_0");
+    expect(r.types).toEqual({ F16: 1 + 2 * 5 + 1, Q4_0: 2, F32: 19 }); // embedding, q k v dense fc1 ×2, lm_head; fc2 ×2; vectors
+    const tensors = new Map((await readGgufFileInfo(r.path, { logWarnings: false })).tensorInfo!.map((t) => [t.name, t.ggmlType]));
+    expect([tensors.get("blk.0.ffn_up.weight"), tensors.get("blk.0.ffn_down.weight"), tensors.get("output.weight")]).toEqual([1, 2, 1]);
+    expect(await llamaCppGreedy(r.path, PhiTokenizer.builtin().encode(PROMPT), 4)).toHaveLength(4);
+  }, 60_000);
+});
+
 describe("GGUF export refuses what it cannot write", () => {
   it("names an unknown quantization, a non-Phi checkpoint and a tokenizer that is not byte-level BPE", async () => {
     await expect(exportGguf(path.join(root, "merged"), path.join(root, "never"), "q5_k")).rejects.toThrow(/unsupported GGUF quantization "q5_k": expected one of f16, q8_0, q4_0/);
