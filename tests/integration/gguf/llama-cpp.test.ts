@@ -39,7 +39,7 @@ beforeAll(async () => {
   await exportModel(path.join(root, "merged"), path.join(root, "onnx"), { precision: "fp32" });
   for (const q of ["f16", "q8_0", "q4_0"] as const) await exportGguf(path.join(root, "merged"), path.join(root, `gguf-${q}`), q);
   llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await llama?.dispose();
@@ -107,7 +107,7 @@ describe("GGUF export, read back by llama.cpp", () => {
     } finally {
       await backend.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it("q8_0 and q4_0 load and generate", async () => {
     const prompt = PhiTokenizer.builtin().encode(PROMPT);
@@ -116,7 +116,7 @@ describe("GGUF export, read back by llama.cpp", () => {
       expect(tokens.length, q).toBe(8);
       expect(tokens.every((t) => t >= 0 && t < config.vocab_size), q).toBe(true);
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("GGUF export of matrices whose rows are not whole blocks of 32", () => {
@@ -128,7 +128,7 @@ describe("GGUF export of matrices whose rows are not whole blocks of 32", () => 
     const tensors = new Map((await readGgufFileInfo(r.path, { logWarnings: false })).tensorInfo!.map((t) => [t.name, t.ggmlType]));
     expect([tensors.get("blk.0.ffn_up.weight"), tensors.get("blk.0.ffn_down.weight"), tensors.get("output.weight")]).toEqual([1, 2, 1]);
     expect(await llamaCppGreedy(r.path, PhiTokenizer.builtin().encode(PROMPT), 4)).toHaveLength(4);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("GGUF export refuses what it cannot write", () => {

@@ -12,7 +12,7 @@ beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "tg-peer-"));
   await initModel({ config: presetConfig("tiny"), out: path.join(root, "base"), seed: 5, dtype: "F32" });
   await exportGguf(path.join(root, "base"), path.join(root, "gguf"), "q4_0");
-}, 60_000);
+}, 180_000);
 afterAll(async () => { await rm(root, { recursive: true, force: true }); });
 
 // small sizes: this checks that the peer runs and reports consistently, not how fast llama.cpp is here
@@ -33,5 +33,5 @@ describe("the llama.cpp peer of bench:generate", () => {
     expect([r.prefillPromptTokens, r.decodeTokens, r.streams]).toEqual([40, 6, 2]);
     for (const v of [r.prefillTokensPerSecond, r.decodeTokensPerSecond, r.aggregateTokensPerSecond]) expect(v).toBeGreaterThan(0);
     expect(r.weightGBPerSecond).toBeCloseTo(r.decodeTokensPerSecond * r.weightGBPerToken, 9);
-  }, 60_000);
+  }, 180_000);
 });
