@@ -3,7 +3,9 @@
  * a Phi with random weights. Full mode: phi-2 sizes (init-model, merge of a random rank-8 q/v adapter, export), then
  * single-stream decode (and GB/s of weights read), prefill of a 512-token prompt, time to first token, 8 concurrent
  * streams, transformers.js on the same model as a ratio, peak RSS; multi-LoRA against the merged model and the
- * sampler's cost (lib/multi-lora.ts). Quick mode: the same on a small model, in seconds.
+ * sampler's cost (lib/multi-lora.ts); and the llama.cpp peer (node-llama-cpp, lib/llama-cpp.ts) on the Q4_0 GGUF export
+ * of the same merged weights, with each figure's ratio to it and to the read bandwidth measured in the same run. Quick
+ * mode: the same on a small model, in seconds.
  * With --keep the models stay in --work and the next run reuses those that were completed.
  * Prints a table and, as the last line, the results as JSON; writes bench/results/generate[-quick][-fp32].json.
  */
@@ -19,8 +21,12 @@ import { INT4_BLOCK_SIZE } from "../src/backends/onnx/export/phi-graph.js";
 import type { GenerationResult, Precision } from "../src/backends/types.js";
 import { presetConfig, type PhiConfig } from "../src/model/config.js";
 import { initModel } from "../src/model/init.js";
+import { exportGguf, ggufFileName } from "../src/model/gguf/phi2.js";
 import { mergeAdapter } from "../src/model/merge.js";
 import { multiLoraBench, multiLoraRows, randomQvAdapter } from "./lib/multi-lora.js";
+import { PhiTokenizer } from "../src/model/tokenizer.js";
+import { measureReadBandwidth } from "./lib/bandwidth.js";
+import { measureLlamaCpp } from "./lib/llama-cpp.js";
 
 interface Plan {
   mode: "full" | "quick";
@@ -48,7 +54,7 @@ const plan: Plan = quick
   ? { mode: "quick", config: presetConfig("tiny", { hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, num_attention_heads: 8 }), promptTokens: 128, decodeTokens: 32, streams: 8 }
   : { mode: "full", config: presetConfig("phi-2"), promptTokens: 512, decodeTokens: 128, streams: 8 };
 
-const dirs = { base: path.join(work, "base"), adapter: path.join(work, "adapter"), merged: path.join(work, "merged"), exported: path.join(work, `exported-${variant}`) };
+const dirs = { base: path.join(work, "base"), adapter: path.join(work, "adapter"), merged: path.join(work, "merged"), exported: path.join(work, `exported-${variant}`), gguf: path.join(work, "gguf-q4_0") };
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 /** merge and export each run in a child process (this script again, `--phase NAME`) so that each has its own peak RSS. */
@@ -56,6 +62,7 @@ async function phase(name: string): Promise<{ seconds: number; peakRssMb: number
   const started = performance.now();
   if (name === "merge") await mergeAdapter(dirs.base, dirs.adapter, dirs.merged);
   else if (name === "export") await exportModel(dirs.merged, dirs.exported, { precision, blockSize });
+  else if (name === "gguf") await exportGguf(dirs.merged, dirs.gguf, "q4_0");
   return { seconds: (performance.now() - started) / 1000, peakRssMb: rssMb() };
 }
 
@@ -88,6 +95,7 @@ async function prepare(): Promise<Record<string, { seconds: number; peakRssMb: n
   });
   await step("merge", dirs.merged, async () => inChild("merge"));
   await step("export", dirs.exported, async () => inChild("export"));
+  await step("gguf", dirs.gguf, async () => inChild("gguf"));
   return timings;
 }
 
@@ -98,6 +106,8 @@ async function weightBytesPerToken(): Promise<number> {
   for (const f of await readdir(onnxDir)) total += (await stat(path.join(onnxDir, f))).size;
   return total - plan.config.vocab_size * plan.config.hidden_size * 4;
 }
+
+const SHORT_PROMPT = "Once upon a time";
 
 function promptOf(n: number, backendTokens: (t: string) => number[]): string {
   let text = "The history of the city begins with a small settlement by the river.";
@@ -113,7 +123,7 @@ async function serve(): Promise<Record<string, number>> {
   const tokenizer = model.tokenizer;
   const encode = (s: string) => tokenizer.encode(s);
   const long = tokenizer.decode(encode(promptOf(plan.promptTokens, encode)).slice(0, plan.promptTokens));
-  const short = "Once upon a time";
+  const short = SHORT_PROMPT;
   await model.generate({ prompt: short, maxNewTokens: 2 }); // warm-up
 
   const pre = await model.generate({ prompt: long, maxNewTokens: 1, truncate: true });
@@ -175,6 +185,14 @@ async function main(): Promise<void> {
   const ours = await serve();
   const multiLora = await multiLoraBench({ config: plan.config, work, baseDir: dirs.base, adapterDir: dirs.adapter, mergedExport: dirs.exported, precision, blockSize, threads, streams: plan.streams, decodeTokens: plan.decodeTokens });
   const tjs = await transformersJs();
+  // the llama.cpp peer on the same prompts (token ids from our tokenizer), then this machine's read bandwidth
+  const tokenizer = PhiTokenizer.builtin();
+  const longPrompt = tokenizer.encode(promptOf(plan.promptTokens, (t) => tokenizer.encode(t))).slice(0, plan.promptTokens);
+  const shortPrompts = Array.from({ length: plan.streams }, (_, i) => tokenizer.encode(i === 0 ? SHORT_PROMPT : `${SHORT_PROMPT} ${i}`));
+  const llamaCpp = await measureLlamaCpp({ gguf: path.join(dirs.gguf, ggufFileName("q4_0")), threads: threads || os.availableParallelism(), longPrompt, shortPrompts, decodeTokens: plan.decodeTokens });
+  const bandwidth = await measureReadBandwidth({ bytes: quick ? 2 ** 28 : 2 ** 31, threads: threads || os.availableParallelism() });
+  const share = (gbps: number) => `${gbps.toFixed(1)} GB/s, ${((100 * gbps) / bandwidth.bestGBps).toFixed(0)} % of ${bandwidth.bestGBps.toFixed(1)}`;
+  const vs = (a: number, b: number) => `${a.toFixed(2)} / ${b.toFixed(2)} (${(a / b).toFixed(2)}x)`;
   const timing = (name: string) => (prepared[name] ? `${prepared[name].seconds.toFixed(1)} / ${prepared[name].peakRssMb.toFixed(0)}` : "reused");
   const rows: [string, string][] = [
     ["init-model (s / peak RSS MB)", timing("init")],
@@ -190,6 +208,14 @@ async function main(): Promise<void> {
     ["end to end, 1 stream (tok/s): tunegraph / transformers.js", `${ours.endToEndTokensPerSecond.toFixed(2)} / ${tjs.tokensPerSecond.toFixed(2)} (${(ours.endToEndTokensPerSecond / tjs.tokensPerSecond).toFixed(2)}x)`],
     ["peak RSS serving / with transformers.js (MB)", `${ours.peakRssMb.toFixed(0)} / ${tjs.peakRssMb.toFixed(0)}`],
     ...multiLoraRows(multiLora, plan.streams, variant),
+    [`llama.cpp: ${llamaCpp.release}, ${llamaCpp.buildType}, CPU variant`, llamaCpp.cpuVariant],
+    ["llama.cpp: CPU features", llamaCpp.cpuFeatures],
+    [`prefill ${ours.prefillPromptTokens} tokens (tok/s): tunegraph / llama.cpp`, vs(ours.prefillTokensPerSecond, llamaCpp.prefillTokensPerSecond)],
+    ["decode, 1 stream (tok/s): tunegraph / llama.cpp Q4_0", vs(ours.decodeTokensPerSecond, llamaCpp.decodeTokensPerSecond)],
+    [`${ours.streams} streams, aggregate (tok/s): tunegraph / llama.cpp`, vs(ours.aggregateTokensPerSecond, llamaCpp.aggregateTokensPerSecond)],
+    ["weights read per token (GB): tunegraph / llama.cpp", vs(ours.weightGBPerToken, llamaCpp.weightGBPerToken)],
+    ["achieved read bandwidth, decode: tunegraph", share(ours.weightGBPerSecond)],
+    ["achieved read bandwidth, decode: llama.cpp", share(llamaCpp.weightGBPerSecond)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
@@ -197,7 +223,8 @@ async function main(): Promise<void> {
   await mkdir(results, { recursive: true });
   const file = path.join(results, `generate${quick ? "-quick" : ""}${variant === "int4" ? "" : `-${variant}`}.json`);
   const { config, ...shape } = plan;
-  const report = { date: new Date().toISOString(), cpus: os.cpus().length, threads: threads || os.availableParallelism(), precision, ...(precision === "int4" ? { blockSize } : {}), ...shape, hidden_size: config.hidden_size, num_hidden_layers: config.num_hidden_layers, prepared, ours, multiLora, transformersJs: tjs };
+  const report = { date: new Date().toISOString(), cpus: os.cpus().length, threads: threads || os.availableParallelism(), precision, ...(precision === "int4" ? { blockSize } : {}), ...shape, hidden_size: config.hidden_size, num_hidden_layers: config.num_hidden_layers, prepared, ours, multiLora, transformersJs: tjs, llamaCpp, readBandwidthGBps: bandwidth.bestGBps,
+    vsLlamaCpp: { prefill: ours.prefillTokensPerSecond / llamaCpp.prefillTokensPerSecond, decode: ours.decodeTokensPerSecond / llamaCpp.decodeTokensPerSecond, aggregate: ours.aggregateTokensPerSecond / llamaCpp.aggregateTokensPerSecond } };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
   if (!flag("--keep")) await rm(work, { recursive: true, force: true });

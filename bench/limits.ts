@@ -1,11 +1,14 @@
 /**
  * `node dist/bench/limits.js [--quick] [--json]`: this machine's physical limits, measured now: memory read bandwidth
  * (the ceiling of decode, one read of every weight per token) and the matMul peak of each engine (the denominator of
- * training utilization), and how much ORT's int4 kernel gains from 8 rows over 1 (the ceiling of batched decode).
+ * training utilization), how much ORT's int4 kernel gains from 8 rows over 1 (the ceiling of batched decode), and
+ * the decode / prefill / 8-stream rates that MatMulNBits alone allows a phi-2 int4 export (lib/int4-bounds.ts).
  * `npm run bench` runs it in every round, so each ratio against a limit comes from one run.
  */
 import { measureReadBandwidth, type BandwidthResult } from "./lib/bandwidth.js";
+import { measureInt4Bounds, type Int4BoundsResult } from "./lib/int4-bounds.js";
 import { measureInt4Rows, type Int4RowsResult } from "./lib/int4-rows.js";
+import { presetConfig } from "../src/model/config.js";
 import { ortMatMulPeak, tfjsMatMulPeak, type PeakResult } from "./lib/peak.js";
 import { printTable } from "./lib/report.js";
 
@@ -16,6 +19,8 @@ export interface Limits {
   peaks: PeakResult[];
   /** MatMulNBits with 1 and 8 rows, at the export's default block (32) and at 128. */
   int4Rows: Int4RowsResult[];
+  /** phi-2's linears on MatMulNBits alone, at block 32 and 128: upper bounds of decode, prefill and 8 streams */
+  int4Bounds: Int4BoundsResult[];
 }
 
 const args = process.argv.slice(2);
@@ -30,7 +35,11 @@ async function main(): Promise<void> {
     bandwidthOneThread: await measureReadBandwidth({ bytes, repetitions, threads: 1 }),
     peaks: [await ortMatMulPeak({ size, repetitions }), await tfjsMatMulPeak({ size, repetitions })],
     int4Rows: [await measureInt4Rows({ blockSize: 32, repetitions: 2 * repetitions }), await measureInt4Rows({ blockSize: 128, repetitions: 2 * repetitions })],
+    int4Bounds: [],
   };
+  for (const blockSize of [32, 128]) {
+    limits.int4Bounds.push(await measureInt4Bounds({ config: presetConfig("phi-2"), blockSize, layers: quick ? 2 : 4, prefillRows: quick ? 128 : 512, repetitions }));
+  }
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" ");
   printTable("Memory read bandwidth (GB/s; best of the repetitions after a warm-up)", ["method", "best", "all"],
     [limits.bandwidth, limits.bandwidthOneThread].map((b) => [b.method, b.bestGBps, fmt(b.samplesGBps)]), 1);
@@ -38,6 +47,8 @@ async function main(): Promise<void> {
     limits.peaks.map((p) => [p.engine, String(p.size), String(p.threads), p.bestGflops, fmt(p.samplesGflops)]), 1);
   printTable("int4 MatMulNBits, lm_head of phi-2 (2560 → 51200; best ms): what 8 rows cost over 1", ["block", "1 row ms", "8 rows ms", "8-row GOP/s", "ceiling 8·t1/t8"],
     limits.int4Rows.map((r) => [String(r.blockSize), r.oneRowMs.toFixed(2), r.eightRowsMs.toFixed(2), r.eightRowsGops.toFixed(0), r.eightStreamCeiling.toFixed(2)]), 1);
+  printTable("phi-2's linears on int4 MatMulNBits alone (no attention, norms or copies): upper bounds, tok/s", ["block", "GB/token", "decode", "GB/s", "prefill", "rows", "GOP/s", "8 streams"],
+    limits.int4Bounds.map((b) => [String(b.blockSize), b.weightGBPerToken.toFixed(3), b.decodeBound.toFixed(1), b.decodeGBps.toFixed(1), b.prefillBound.toFixed(1), String(b.prefillRows), b.prefillGops.toFixed(0), b.eightStreamBound.toFixed(1)]), 1);
   // last, on one line, for bench/all.ts
   if (args.includes("--json")) process.stdout.write(`${JSON.stringify(limits)}\n`);
 }

@@ -67,6 +67,19 @@ export const HEADLINES: Headline[] = [
   { section: "limits", measure: "int4 matMul (block 32), 8 rows: ceiling of 8 streams / 1 (8·t1/t8)", unit: "ratio", value: (r) => r.limits?.int4Rows?.find((x) => x.blockSize === 32)?.eightStreamCeiling },
   { section: "limits", measure: "int4 matMul (block 128), 8 rows: ceiling of 8 streams / 1", unit: "ratio", value: (r) => r.limits?.int4Rows?.find((x) => x.blockSize === 128)?.eightStreamCeiling },
 
+  ...[32, 128].flatMap((block): Headline[] => {
+    const b = (r: Round) => r.limits?.int4Bounds?.find((x) => x.blockSize === block);
+    const name = `phi-2's linears on int4 MatMulNBits alone (block ${block}): bound`;
+    return [
+      { section: "limits", measure: `${name}, decode`, unit: "tok/s", value: (r) => b(r)?.decodeBound },
+      { section: "limits", measure: `${name}, decode / llama.cpp decode`, unit: "ratio", value: (r) => ratio(b(r)?.decodeBound, gen("llamaCpp.decodeTokensPerSecond")(r)) },
+      { section: "limits", measure: `${name}, prefill`, unit: "tok/s", value: (r) => b(r)?.prefillBound },
+      { section: "limits", measure: `${name}, prefill / llama.cpp prefill`, unit: "ratio", value: (r) => ratio(b(r)?.prefillBound, gen("llamaCpp.prefillTokensPerSecond")(r)) },
+      { section: "limits", measure: `${name}, 8 streams`, unit: "tok/s", value: (r) => b(r)?.eightStreamBound },
+      { section: "limits", measure: `${name}, 8 streams / llama.cpp aggregate`, unit: "ratio", value: (r) => ratio(b(r)?.eightStreamBound, gen("llamaCpp.aggregateTokensPerSecond")(r)) },
+    ];
+  }),
+
   { section: "decode", measure: "int4 decode, 1 stream", unit: "tok/s", value: gen("ours.decodeTokensPerSecond") },
   { section: "decode", measure: "weights read per token", unit: "GB", value: gen("ours.weightGBPerToken") },
   { section: "decode", measure: "achieved weight reads", unit: "GB/s", value: gen("ours.weightGBPerSecond") },
@@ -75,17 +88,25 @@ export const HEADLINES: Headline[] = [
   { section: "decode", measure: "end to end, 1 stream: tunegraph", unit: "tok/s", value: gen("ours.endToEndTokensPerSecond") },
   { section: "decode", measure: "end to end, 1 stream: transformers.js, same model", unit: "tok/s", value: gen("transformersJs.tokensPerSecond") },
   { section: "decode", measure: "tunegraph / transformers.js", unit: "ratio", value: (r) => ratio(gen("ours.endToEndTokensPerSecond")(r), gen("transformersJs.tokensPerSecond")(r)) },
+  { section: "decode", measure: "llama.cpp (node-llama-cpp), Q4_0 GGUF of the same weights, decode, 1 stream", unit: "tok/s", value: gen("llamaCpp.decodeTokensPerSecond") },
+  { section: "decode", measure: "tunegraph / llama.cpp decode (target >= 1)", unit: "ratio", value: gen("vsLlamaCpp.decode") },
+  { section: "decode", measure: "llama.cpp: weights read per token", unit: "GB", value: gen("llamaCpp.weightGBPerToken") },
+  { section: "decode", measure: "llama.cpp: achieved / measured read bandwidth", unit: "ratio", value: (r) => ratio(gen("llamaCpp.weightGBPerSecond")(r), bandwidth(r)) },
   { section: "decode", measure: "fp32 decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateFp32, "ours.decodeTokensPerSecond") },
   { section: "decode", measure: "int4 / fp32 decode", unit: "ratio", value: (r) => ratio(gen("ours.decodeTokensPerSecond")(r), at(r.generateFp32, "ours.decodeTokensPerSecond")) },
 
   { section: "prefill", measure: "prompt length", unit: "tokens", value: gen("ours.prefillPromptTokens") },
   { section: "prefill", measure: "prefill", unit: "tok/s", value: gen("ours.prefillTokensPerSecond") },
   { section: "prefill", measure: "time to first token", unit: "ms", value: gen("ours.timeToFirstTokenMs") },
+  { section: "prefill", measure: "llama.cpp prefill, same prompt", unit: "tok/s", value: gen("llamaCpp.prefillTokensPerSecond") },
+  { section: "prefill", measure: "tunegraph / llama.cpp prefill (target >= 1)", unit: "ratio", value: gen("vsLlamaCpp.prefill") },
 
   { section: "concurrency", measure: "concurrent streams", unit: "streams", value: gen("ours.streams") },
   { section: "concurrency", measure: "aggregate decode, 4 streams", unit: "tok/s", value: gen("ours.aggregate4TokensPerSecond") },
   { section: "concurrency", measure: "aggregate decode", unit: "tok/s", value: gen("ours.aggregateTokensPerSecond") },
   { section: "concurrency", measure: "aggregate / one stream", unit: "ratio", value: gen("ours.aggregateOverSingle") },
+  { section: "concurrency", measure: "llama.cpp aggregate decode, same streams", unit: "tok/s", value: gen("llamaCpp.aggregateTokensPerSecond") },
+  { section: "concurrency", measure: "tunegraph / llama.cpp aggregate (target >= 1)", unit: "ratio", value: gen("vsLlamaCpp.aggregate") },
   { section: "concurrency", measure: "int4 block 128: decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateB128, "ours.decodeTokensPerSecond") },
   { section: "concurrency", measure: "int4 block 128: aggregate decode", unit: "tok/s", value: (r) => at(r.generateB128, "ours.aggregateTokensPerSecond") },
   { section: "concurrency", measure: "int4 block 128: aggregate / one stream", unit: "ratio", value: (r) => at(r.generateB128, "ours.aggregateOverSingle") },

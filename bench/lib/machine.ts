@@ -20,7 +20,7 @@ export interface Machine {
 }
 
 const require = createRequire(import.meta.url);
-const PACKAGES = ["onnxruntime-node", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "@huggingface/transformers"];
+const PACKAGES = ["onnxruntime-node", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "@huggingface/transformers", "node-llama-cpp"];
 const FLAGS = ["avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8"];
 
 /** The installed version of an npm package, or undefined when it is not installed. */

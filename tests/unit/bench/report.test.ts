@@ -14,6 +14,10 @@ function limits(bestGBps: number): Round["limits"] {
     bandwidthOneThread: b,
     peaks: [{ engine: "tfjs-wasm", size: 8, threads: 1, samplesGflops: [20], bestGflops: 20, summary: summarize([20]) }],
     int4Rows: [rows(32, 4), rows(128, 2)],
+    int4Bounds: [32, 128].map((blockSize) => ({
+      blockSize, threads: 2, layersTimed: 4, numHiddenLayers: 32, prefillRows: 512, weightGBPerToken: 1.6, layerMs: { one: 1, eight: 2, prefill: 50 }, lmHeadMs: { one: 1, eight: 2 },
+      decodeBound: blockSize / 2, prefillBound: 40, eightStreamBound: 30, decodeGBps: 20, prefillGops: 150,
+    })),
   };
 }
 
@@ -37,6 +41,19 @@ describe("headline figures", () => {
     expect(value(round, "matMul peak, tfjs (training engine)")).toBe(20);
     expect(value(round, "int4 matMul (block 32), 8 rows: ceiling of 8 streams / 1 (8·t1/t8)")).toBe(2);
     expect(value(round, "int4 matMul (block 128), 8 rows: ceiling of 8 streams / 1")).toBe(4);
+  });
+
+  it("sets tunegraph and the int4 kernel's bounds against llama.cpp of the same round", () => {
+    const round: Round = {
+      limits: limits(20),
+      areas: { generate: { llamaCpp: { decodeTokensPerSecond: 8, prefillTokensPerSecond: 80, aggregateTokensPerSecond: 20, weightGBPerSecond: 15 }, vsLlamaCpp: { decode: 0.7, prefill: 0.45, aggregate: 0.6 } } },
+    };
+    expect(value(round, "tunegraph / llama.cpp decode (target >= 1)")).toBe(0.7);
+    expect(value(round, "tunegraph / llama.cpp aggregate (target >= 1)")).toBe(0.6);
+    expect(value(round, "llama.cpp: achieved / measured read bandwidth")).toBe(0.75);
+    expect(value(round, "phi-2's linears on int4 MatMulNBits alone (block 128): bound, decode / llama.cpp decode")).toBe(8);
+    expect(value(round, "phi-2's linears on int4 MatMulNBits alone (block 32): bound, prefill / llama.cpp prefill")).toBe(0.5);
+    expect(value(round, "phi-2's linears on int4 MatMulNBits alone (block 32): bound, 8 streams / llama.cpp aggregate")).toBe(1.5);
   });
 
   it("reads per-engine rows from the engine listed first (the one the project picks)", () => {
