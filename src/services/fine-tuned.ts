@@ -1,21 +1,16 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../model/errors.js";
 import type { ServiceContext } from "./context.js";
-import { mergeAdapter } from "./merges.js";
 
 // Fine-tuned models by name, as OpenAI's API names them: `ft:<base model name>:<suffix or run id>`, one for each
-// SUCCEEDED run that produced an adapter. Until requests can carry their adapter, such a model is served through a
-// merged model of that adapter (fp32), merged on first use.
+// SUCCEEDED run that produced an adapter, served as the base model plus that adapter.
 
 const PREFIX = "ft:";
-const MERGE_POLL_MS = 250;
-// requests of one process that arrive together for a model with no merge yet start one merge, not one each
-const choosing = new Map<string, Promise<{ id: string; ready: boolean }>>();
 
 export interface FineTunedModel {
   name: string;
   runId: string;
   adapterId: string;
+  baseModelId: string;
   baseModelName: string;
   createdAt: Date;
 }
@@ -46,6 +41,7 @@ export async function listFineTuned(ctx: ServiceContext): Promise<FineTunedModel
     name: fineTunedName(r.baseModel.name, r),
     runId: r.id,
     adapterId: r.adapter!.id,
+    baseModelId: r.baseModelId,
     baseModelName: r.baseModel.name,
     createdAt: r.finishedAt ?? r.updatedAt,
   }));
@@ -65,38 +61,17 @@ export async function getFineTuned(ctx: ServiceContext, name: string): Promise<F
   if (run.status !== "SUCCEEDED" || !run.adapter) {
     throw new UserError(`model: ${name} is the model of training run ${run.id}, which is ${run.status}, not SUCCEEDED`, { code: "NOT_FOUND", field: "model" });
   }
-  return { name, runId: run.id, adapterId: run.adapter.id, baseModelName: baseName, createdAt: run.finishedAt ?? run.updatedAt };
+  return { name, runId: run.id, adapterId: run.adapter.id, baseModelId: run.baseModelId, baseModelName: baseName, createdAt: run.finishedAt ?? run.updatedAt };
 }
 
 /**
- * The id of a READY merged model that serves this fine-tuned model: an existing one, or a merge started (or joined)
- * now and waited for. The wait ends with the merge, or when `signal` aborts (the client went away).
+ * What serves a fine-tuned model: its base model plus its run's adapter, chosen per request (multi-LoRA: no merge, no
+ * export). A request that names a fine-tuned model cannot pick another adapter.
  */
-export async function servingMergedModel(ctx: ServiceContext, name: string, signal?: AbortSignal): Promise<string> {
+export async function servedAs(ctx: ServiceContext, name: string, adapterId?: string | null): Promise<{ modelId: string; adapterId: string }> {
+  if (adapterId) {
+    throw new UserError(`adapterId: ${name} is a fine-tuned model with its own adapter; name its base model to choose another adapter`, { field: "adapterId" });
+  }
   const model = await getFineTuned(ctx, name);
-  let pending = choosing.get(model.adapterId);
-  if (!pending) {
-    pending = chooseMerge(ctx, model.adapterId).finally(() => choosing.delete(model.adapterId));
-    choosing.set(model.adapterId, pending);
-  }
-  const { id, ready } = await pending;
-  if (ready) return id;
-  ctx.log.info({ model: name, mergedModelId: id }, "serving a fine-tuned model: waiting for its merge");
-  for (;;) {
-    const m = await ctx.prisma.mergedModel.findUniqueOrThrow({ where: { id } });
-    if (m.status === "READY") return id;
-    if (m.status === "FAILED") throw new UserError(`model: merging ${name} for serving failed: ${m.error ?? "no error recorded"}`, { code: "CONFLICT", field: "model" });
-    await sleep(MERGE_POLL_MS, undefined, { signal });
-  }
-}
-
-/** A READY merge of the adapter, else one under way, else a new one (fp32). */
-async function chooseMerge(ctx: ServiceContext, adapterId: string): Promise<{ id: string; ready: boolean }> {
-  const merges = await ctx.prisma.mergedModel.findMany({
-    where: { adapterId, status: { in: ["READY", "QUEUED", "RUNNING"] } },
-    orderBy: { createdAt: "asc" },
-  });
-  const ready = merges.find((m) => m.status === "READY");
-  if (ready) return { id: ready.id, ready: true };
-  return { id: merges[0]?.id ?? (await mergeAdapter(ctx, adapterId, "FP32")).id, ready: false };
+  return { modelId: model.baseModelId, adapterId: model.adapterId };
 }

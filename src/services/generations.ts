@@ -6,15 +6,14 @@ import type { Adapter, Generation } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import { LimitError } from "./errors.js";
 import { confineJobInputs } from "./paths.js";
-import { isFineTunedName, servingMergedModel } from "./fine-tuned.js";
+import { isFineTunedName, servedAs } from "./fine-tuned.js";
 import { exportDir } from "./merges.js";
 import { findModel } from "./models.js";
 
 export interface GenerateInput extends Omit<GenerationRequest, "messages" | "adapter"> {
   /**
    * a merged model's id; a base model's id or name (exported to fp32 ONNX on first use, adapter-ready); or a
-   * fine-tuned model's name, `ft:<base name>:<suffix or run id>` (served through a merged model of its adapter, merged
-   * on first use)
+   * fine-tuned model's name, `ft:<base name>:<suffix or run id>` (served as its base model plus its adapter)
    */
   modelId: string;
   /** an adapter of that base model, served unmerged (multi-LoRA) */
@@ -39,8 +38,9 @@ export async function generate(
   if (input.maxNewTokens !== undefined && input.maxNewTokens !== null && input.maxNewTokens > limit) {
     throw new UserError(`maxNewTokens must be at most ${limit}, got ${input.maxNewTokens}`);
   }
-  const target = await resolveModel(ctx, input.modelId, signal);
-  const adapter = input.adapterId ? await servedAdapter(ctx, input.adapterId, target) : null;
+  const { modelId, adapterId } = isFineTunedName(input.modelId) ? await servedAs(ctx, input.modelId, input.adapterId) : input;
+  const target = await resolveModel(ctx, modelId);
+  const adapter = adapterId ? await servedAdapter(ctx, adapterId, target) : null;
   if (inFlight >= ctx.config.limits.maxConcurrentGenerations) {
     throw new LimitError(`${inFlight} generations are running; the limit is ${ctx.config.limits.maxConcurrentGenerations}`);
   }
@@ -76,8 +76,7 @@ export async function generate(
 
 type Target = { kind: "merged" | "base"; id: string; dir: string };
 
-async function resolveModel(ctx: ServiceContext, id: string, signal?: AbortSignal): Promise<Target> {
-  if (isFineTunedName(id)) id = await servingMergedModel(ctx, id, signal);
+async function resolveModel(ctx: ServiceContext, id: string): Promise<Target> {
   const merged = await ctx.prisma.mergedModel.findUnique({ where: { id } });
   if (merged) {
     if (merged.status !== "READY") throw new UserError(`merged model ${id} is ${merged.status}, not READY`, "CONFLICT");

@@ -283,11 +283,11 @@ describe("the /v1 API with the openai client", () => {
     await expect(client.fineTuning.jobs.cancel(created.id)).rejects.toBeInstanceOf(OpenAI.ConflictError);
     await expect(client.files.delete(file.id)).rejects.toBeInstanceOf(OpenAI.ConflictError);
 
-    // served through a merged model of the job's adapter, merged on first use
+    // served as the base model plus the job's adapter: nothing merged
     const model = "ft:demo-tiny:concise";
     expect((await client.models.list()).data.map((m) => m.id)).toContain(model);
     expect(await client.models.retrieve(model)).toMatchObject({ id: model, parent: "demo-tiny", owned_by: "user" });
-    // two first requests at once: one merge for both
+    // two requests at once share decode steps and answer alike
     const ask = () => client.chat.completions.create({ model, messages: [{ role: "user", content: "Say hello." }], max_tokens: 4, temperature: 0 });
     const [reply, twin] = await Promise.all([ask(), ask()]);
     expect(twin.choices[0]!.message.content).toBe(reply.choices[0]!.message.content);
@@ -297,13 +297,14 @@ describe("the /v1 API with the openai client", () => {
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe(reply.choices[0]!.message.content);
-    const stored = await api.gql<{ generations: { model: { __typename: string } }[]; mergedModels: { id: string; status: string }[] }>(
-      "{ generations(last: 3) { model { __typename } } mergedModels { id status } }",
+    const stored = await api.gql<{ generations: { model: { __typename: string }; adapter: { id: string } | null }[]; mergedModels: { id: string }[]; trainingRun: { adapter: { id: string } } }>(
+      `{ generations(last: 3) { model { __typename } adapter { id } } mergedModels { id } trainingRun(id: "${created.id.replace(/^ftjob-/, "")}") { adapter { id } } }`,
       {},
       auth,
     );
-    expect(stored.data!.generations).toEqual(Array(3).fill({ model: { __typename: "MergedModel" } }));
-    expect(stored.data!.mergedModels).toEqual([{ id: expect.any(String), status: "READY" }]); // one merge, reused
+    const adapter = { id: stored.data!.trainingRun.adapter.id };
+    expect(stored.data!.generations).toEqual(Array(3).fill({ model: { __typename: "BaseModel" }, adapter }));
+    expect(stored.data!.mergedModels).toEqual([]);
 
     // jobs page with after/limit, newest first
     const second = await client.fineTuning.jobs.create({ model, training_file: file.id, tunegraph: { hyperparameters: { maxSteps: 100000, maxSeqLength: 32 } } } as never);
