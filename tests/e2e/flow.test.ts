@@ -1,14 +1,7 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../src/backends/registry.js";
-import { startApiServer, type ApiServer } from "../../src/server/app.js";
-import { loadConfig } from "../../src/services/config.js";
-import { startServices, type RunningServices } from "../../src/services/start.js";
-import { createTestDatabase, type TestDatabase } from "../integration/api/test-db.js";
+import { startTestApi, type TestApi } from "../integration/api/harness.js";
 import { buildWeb, hasChromium, launch, screenshot, watchForeignRequests } from "./browser.js";
 
 const KEY = "e2e-key-5f1c";
@@ -17,10 +10,7 @@ const badge = (page: Page) => page.locator(".run-head .badge").textContent();
 // The page as users get it: built by vite, served by a real API server (demo model and dataset, in-process worker,
 // API key on) over a fresh database, driven in headless Chromium from the new-run form to a streamed chat reply.
 describe.skipIf(!hasChromium)("web page against a real API server", () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let services: RunningServices;
-  let server: ApiServer;
+  let api: TestApi;
   let origin: string;
   let browser: Browser;
   let page: Page;
@@ -29,14 +19,9 @@ describe.skipIf(!hasChromium)("web page against a real API server", () => {
 
   beforeAll(async () => {
     await buildWeb();
-    db = await createTestDatabase();
-    dataDir = await mkdtemp(path.join(os.tmpdir(), "tg-"));
-    await chmod(dataDir, 0o755);
-    const config = loadConfig({ TUNEGRAPH_DATA_DIR: dataDir, DATABASE_URL: db.url, TUNEGRAPH_PORT: "0", TUNEGRAPH_API_KEY: KEY });
-    const log = pino({ level: process.env.TG_TEST_LOG ?? "silent" });
-    services = await startServices(config, createBackends({ onnx: { maxNewTokens: config.limits.maxNewTokens } }), { worker: true, demo: true, log });
-    server = await startApiServer(services.ctx, log);
-    origin = new URL(server.url).origin;
+    // the API key on, as a deployment would have it
+    api = await startTestApi({ backends: createBackends(), worker: true, demo: true, env: { TUNEGRAPH_API_KEY: KEY } });
+    origin = new URL(api.url).origin;
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     foreign = watchForeignRequests(page, origin);
@@ -44,10 +29,7 @@ describe.skipIf(!hasChromium)("web page against a real API server", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
-    await services?.close();
-    await db?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   it("is served at / and asks for the API key the server wants", async () => {
@@ -132,7 +114,7 @@ describe.skipIf(!hasChromium)("web page against a real API server", () => {
     const messages = subscribes.at(-1).payload.variables.input.messages as { role: string; content: string }[];
     expect(messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
     // the reply as the model wrote it (the page shows it rendered as Markdown)
-    const res = await fetch(server.url, {
+    const res = await fetch(api.url, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
       body: JSON.stringify({ query: "{ generations(last: 2) { text } }" }),
@@ -152,7 +134,7 @@ describe.skipIf(!hasChromium)("web page against a real API server", () => {
     expect(await third.locator(".stats").textContent()).toMatch(/^stopped · time to first token \d+ ms/);
     expect(await page.isEnabled("form.composer button[type=submit]")).toBe(true);
     const lastFinish = async () => {
-      const res = await fetch(server.url, {
+      const res = await fetch(api.url, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
         body: JSON.stringify({ query: "{ generations(last: 1) { finishReason } }" }),

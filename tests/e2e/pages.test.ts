@@ -1,15 +1,11 @@
-import { chmod, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { pino } from "pino";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../src/backends/registry.js";
-import { startApiServer, type ApiServer } from "../../src/server/app.js";
-import { loadConfig } from "../../src/services/config.js";
-import { startServices, type RunningServices } from "../../src/services/start.js";
-import { createTestDatabase, type TestDatabase } from "../integration/api/test-db.js";
+import { startTestApi, type TestApi } from "../integration/api/harness.js";
 import { axeViolations, buildWeb, hasChromium, launch, repoRoot, screenshot, watchForeignRequests } from "./browser.js";
 
 const KEY = "e2e-pages-key-3b7d";
@@ -18,10 +14,7 @@ const SMALL = { maxSeqLength: 64, loggingSteps: 1 };
 // The playground, run pages, run comparison and GraphQL IDE as a user meets them, against a real API server (demo
 // model and dataset, in-process worker, API key on) in headless Chromium, with an axe-core pass on each page.
 describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQL IDE", () => {
-  let db: TestDatabase;
-  let dataDir: string;
-  let services: RunningServices;
-  let server: ApiServer;
+  let api: TestApi;
   let origin: string;
   let browser: Browser;
   let context: BrowserContext;
@@ -32,7 +25,7 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
   const runs: Record<string, string> = {};
 
   const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const res = await fetch(server.url, {
+    const res = await fetch(api.url, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
       body: JSON.stringify({ query, variables }),
@@ -53,14 +46,9 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
 
   beforeAll(async () => {
     await buildWeb();
-    db = await createTestDatabase();
-    dataDir = await mkdtemp(path.join(os.tmpdir(), "tg-pages-"));
-    await chmod(dataDir, 0o755);
-    const config = loadConfig({ TUNEGRAPH_DATA_DIR: dataDir, DATABASE_URL: db.url, TUNEGRAPH_PORT: "0", TUNEGRAPH_API_KEY: KEY });
-    const log = pino({ level: process.env.TG_TEST_LOG ?? "silent" });
-    services = await startServices(config, createBackends({ onnx: { maxNewTokens: config.limits.maxNewTokens } }), { worker: true, demo: true, log });
-    server = await startApiServer(services.ctx, log);
-    origin = new URL(server.url).origin;
+    // the API key on, as a deployment would have it
+    api = await startTestApi({ backends: createBackends(), worker: true, demo: true, env: { TUNEGRAPH_API_KEY: KEY } });
+    origin = new URL(api.url).origin;
     const choices = await gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
     modelId = choices.models[0]!.id;
     datasetId = choices.datasets[0]!.id;
@@ -76,26 +64,23 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
 
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
-    await services?.close();
-    await db?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await api?.close();
   });
 
   describe("GraphQL IDE", () => {
     it("serves GraphiQL from our bundle on GET /graphql to browsers, and JSON to everyone else", async () => {
-      const html = await fetch(server.url, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+      const html = await fetch(api.url, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
       expect(html.headers.get("content-type")).toMatch(/text\/html/);
       const text = await html.text();
       expect(text).toContain("GraphQL IDE");
       expect(text).not.toMatch(/apollographql|cdn\./i);
       // curl and clients: a GraphQL answer as before
-      const json = await fetch(`${server.url}?query=${encodeURIComponent("{ __typename }")}`, {
+      const json = await fetch(`${api.url}?query=${encodeURIComponent("{ __typename }")}`, {
         // Apollo's CSRF rule for GETs: clients send a content type or this header
         headers: { authorization: `Bearer ${KEY}`, "apollo-require-preflight": "true" },
       });
       expect(await json.json()).toEqual({ data: { __typename: "Query" } });
-      const slash = await fetch(`${server.url}/`, { headers: { accept: "text/html" }, redirect: "manual" });
+      const slash = await fetch(`${api.url}/`, { headers: { accept: "text/html" }, redirect: "manual" });
       expect(slash.status).toBe(301);
     });
 
@@ -276,8 +261,8 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
 
     it("shows a failed run's error and an unknown id's, without empty chart frames", async () => {
       // a dataset whose file turns unreadable after it was registered: the run fails when the worker reads it
-      const file = path.join(dataDir, "broken.jsonl");
-      await copyFile(path.join(dataDir, "demo", "oasst-demo.jsonl"), file);
+      const file = path.join(api.dataDir, "broken.jsonl");
+      await copyFile(path.join(api.dataDir, "demo", "oasst-demo.jsonl"), file);
       const ds = await gql<{ registerDataset: { id: string } }>(`mutation($p: String!) { registerDataset(name: "broken", path: $p) { id } }`, { p: file });
       await writeFile(file, "{ not json\n");
       runs.failed = await start("broken data", { maxSteps: 4 }, ds.registerDataset.id);
