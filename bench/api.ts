@@ -16,6 +16,7 @@ import { createBackends } from "../src/backends/registry.js";
 import { createScratchDatabase } from "../src/db/scratch.js";
 import { startApiServer } from "../src/server/app.js";
 import { loadConfig } from "../src/services/config.js";
+import { baseExportDir } from "../src/services/generations.js";
 import { startServices } from "../src/services/start.js";
 import { printTable, writeResults } from "./lib/report.js";
 import { summarize } from "./lib/stats.js";
@@ -91,7 +92,8 @@ try {
   };
   await gql(graphqlRequest);
   await chat();
-  const engine = await (await backends.inference()).load(path.join(dataDir, "exports", modelId));
+  // the export `generate` made of the base model above: the engine alone on the same files
+  const engine = await (await backends.inference()).load(baseExportDir(services.ctx, modelId));
   const paths = {
     engine: async () => (await engine.generate({ messages, maxNewTokens: NEW_TOKENS })).completionTokens,
     graphql: async () => (await gql<{ generate: { completionTokens: number } }>(graphqlRequest)).generate.completionTokens,

@@ -101,12 +101,14 @@ async function servedAdapter(ctx: ServiceContext, id: string, target: Target): P
   return adapter;
 }
 
-/**
- * A base model is served from an adapter-ready fp32 export under `<dataDir>/exports/<id>.adapter-ready` (LoRA inputs
- * on the configured linears), written once (atomically renamed).
- */
+/** Where a base model's adapter-ready fp32 export lives once `generate` has served it. */
+export function baseExportDir(ctx: ServiceContext, id: string): string {
+  return path.join(ctx.config.dataDir, "exports", `${id}.adapter-ready`);
+}
+
+/** A base model is served from its export (LoRA inputs on the configured linears), written once (atomically renamed). */
 function baseExport(ctx: ServiceContext, id: string, checkpointDir: string): Promise<string> {
-  const out = path.join(ctx.config.dataDir, "exports", `${id}.adapter-ready`);
+  const out = baseExportDir(ctx, id);
   let pending = exporting.get(id);
   if (!pending) {
     pending = (async () => {
