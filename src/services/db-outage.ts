@@ -3,6 +3,9 @@ const UNREACHABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"])
 // the pg driver adapter's kinds for the same
 const UNREACHABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 
+const PG_CONNECTION_LOST =
+  /Connection terminated (unexpectedly|due to connection timeout)|encountered a connection error and is not queryable|timeout exceeded when trying to connect/;
+
 interface MaybeDbError {
   code?: unknown;
   message?: unknown;
@@ -28,8 +31,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   // the adapter's DriverAdapterError itself
   const cause = e.meta?.driverAdapterError?.cause ?? (e instanceof Error && e.name === "DriverAdapterError" ? (e.cause as AdapterCause | undefined) : undefined);
   if (cause && (UNREACHABLE_KINDS.has(cause.kind ?? "") || /^(08|57P0[123])/.test(cause.originalCode ?? ""))) return true;
-  // pg's own message when the server closes the socket under a query
-  return typeof e.message === "string" && /Connection terminated unexpectedly/.test(e.message);
+  // pg's own errors, which the adapter passes through as they are: the server closed the socket under a query, a
+  // pooled client whose connection broke, a connect that timed out
+  return typeof e.message === "string" && PG_CONNECTION_LOST.test(e.message);
 }
 
 /**
