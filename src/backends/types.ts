@@ -29,6 +29,7 @@ export interface TrainingJob {
   data: DataOptions;
   initAdapterDir?: string; // start LoRA from an existing PEFT adapter
   resumeFrom?: string; // a checkpoint-N dir written by a previous run of this job
+  evalDataPath?: string; // held-out conversations to evaluate on (or hyperparameters.evalSplit)
 }
 
 /** One logging window, as HF Trainer logs it (`loss` = mean over the window). */
@@ -41,6 +42,23 @@ export interface TrainingMetric {
   tokensPerSecond: number;
 }
 
+/** One evaluation's figures, as HF Trainer names them (eval_loss, eval_runtime, ...); perplexity = exp(eval_loss). */
+export interface EvalResult {
+  evalLoss: number;
+  /** the counted (trained) tokens the loss is the mean over */
+  evalTokens: number;
+  perplexity: number;
+  evalRuntime: number;
+  evalSamplesPerSecond: number;
+  evalStepsPerSecond: number;
+}
+
+/** An evaluation during training: at every evalSteps and at the end. */
+export interface EvalMetric extends EvalResult {
+  step: number;
+  epoch: number;
+}
+
 export interface TrainingSummary {
   trainRuntime: number;
   trainSamplesPerSecond: number;
@@ -48,6 +66,8 @@ export interface TrainingSummary {
   trainLoss: number;
   epoch: number;
   globalStep: number;
+  /** the last evaluation's loss; null when the run has no eval set */
+  evalLoss: number | null;
 }
 
 export interface CheckpointSaved {
@@ -66,6 +86,7 @@ export interface TrainingEvents {
   onStart?(e: TrainingStarted): void;
   onMetric?(m: TrainingMetric): void;
   onCheckpoint?(c: CheckpointSaved): void;
+  onEval?(e: EvalMetric): void;
   onLog?(level: "info" | "warn" | "error", message: string): void;
 }
 

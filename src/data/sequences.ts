@@ -9,6 +9,8 @@ export interface SequenceOptions {
   packing: boolean;
   /** The model's `vocab_size`: a token id at or above it is an error naming the example. */
   vocabSize?: number;
+  /** what the sequences are for, in the error when none is left ("training" unless said) */
+  purpose?: "training" | "eval";
 }
 
 export interface PreparedSequences {
@@ -91,7 +93,7 @@ export function prepareSequences(examples: Example[], tokenizer: TextTokenizer, 
   }
   if (sequences.length === 0) {
     const why = Object.entries(skipped).map(([k, n]) => `${k} ${n}`).join(", ");
-    throw new UserError(`no training sequences: all ${examples.length} examples were dropped (${why})`);
+    throw new UserError(`no ${opts.purpose ?? "training"} sequences: all ${examples.length} examples were dropped (${why})`);
   }
   let tokens = 0;
   let trainedTokens = 0;

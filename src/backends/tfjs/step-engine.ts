@@ -7,7 +7,7 @@ import type { BackendInfo } from "../types.js";
 import { checkWasmHeap } from "./heap-budget.js";
 import { loraLayers } from "./lora.js";
 import { PhiModel } from "./phi.js";
-import { microStep } from "./step.js";
+import { evalLoss, microStep } from "./step.js";
 
 export function tfjsStepEngine(info: BackendInfo): StepEngineFactory {
   return {
@@ -27,6 +27,7 @@ export function tfjsStepEngine(info: BackendInfo): StepEngineFactory {
       }
       return {
         microStep: async (batch, weight, seeds) => microStep(model, lora, batch, weight, seeds, hp.gradientCheckpointing),
+        evalLoss: async (batch) => evalLoss(model, lora, batch),
         setParams: (params) => lora.forEach((l, i) => l.assign(params[2 * i], params[2 * i + 1])),
         dispose: () => {
           lora.forEach((l) => l.dispose());

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../../data/batcher.js";
 import { layerPath } from "../../model/phi-layout.js";
-import type { MicroStepResult } from "../training/step-engine.js";
-import type { LoraLayer } from "./lora.js";
+import type { LossSum, MicroStepResult } from "../training/step-engine.js";
+import { adapterHooks, type LoraLayer } from "./lora.js";
 import { shiftLabels } from "../training/labels.js";
 import { maskedCrossEntropy } from "./loss.js";
 import type { Adapter, LayerContext, PhiModel, TokenBatch } from "./phi.js";
@@ -38,6 +38,27 @@ export function microStep(
   };
   try {
     return checkpointing ? recomputingStep(model, lora, tokens, ctx, loss) : plainStep(model, lora, tokens, ctx, loss);
+  } finally {
+    ctx.dispose();
+  }
+}
+
+/** The forward of one batch without dropout or tape: Σ cross-entropy over its counted positions (evaluation). */
+export function evalLoss(model: PhiModel, lora: LoraLayer[], batch: Batch): LossSum {
+  const { batchSize: B, seqLen: T } = batch;
+  const tokens: TokenBatch = { inputIds: rows(batch.inputIds, B, T), attentionMask: rows(batch.attentionMask, B, T) };
+  const { targets, count } = shiftLabels(batch.labels, B, T);
+  const ctx = model.context(tokens, { adapters: adapterHooks(lora), training: false });
+  try {
+    const sum = tf.tidy(() => {
+      let x = model.embed(tokens);
+      for (let i = 0; i < model.config.num_hidden_layers; i++) x = model.decoderLayer(i, x, ctx);
+      const logits = tf.reshape(model.logits(x, ctx), [B * T, model.config.vocab_size]) as tf.Tensor2D;
+      return maskedCrossEntropy(logits, targets, 1);
+    });
+    const value = sum.dataSync()[0];
+    sum.dispose();
+    return { sum: value, count };
   } finally {
     ctx.dispose();
   }

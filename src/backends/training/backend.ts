@@ -23,6 +23,7 @@ export class LoraTrainingBackend implements TrainingBackend {
           case "start": return events.onStart?.(e.payload);
           case "metric": return events.onMetric?.(e.payload);
           case "checkpoint": return events.onCheckpoint?.(e.payload);
+          case "eval": return events.onEval?.(e.payload);
           case "log": return events.onLog?.(e.level, e.message);
         }
       },

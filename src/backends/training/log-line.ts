@@ -1,4 +1,5 @@
-import type { TrainingResult } from "../types.js";
+import type { EvalMetric, TrainingResult } from "../types.js";
+import type { EvalLogEntry } from "./trainer-state.js";
 
 /**
  * A log record as HF Trainer prints it (`{'loss': 1.2345, 'grad_norm': 0.5, 'learning_rate': 0.0002, 'epoch': 0.5}`):
@@ -35,4 +36,18 @@ export function endLine(result: TrainingResult, lastCheckpointStep: number | nul
     train_loss: s.trainLoss,
     epoch: s.epoch,
   });
+}
+
+/** An evaluation as HF Trainer records it in `log_history` (and prints it: hfLogLine of the same fields but step). */
+export function evalLogEntry(e: EvalMetric): EvalLogEntry {
+  return {
+    eval_loss: e.evalLoss, eval_runtime: e.evalRuntime, eval_samples_per_second: e.evalSamplesPerSecond,
+    eval_steps_per_second: e.evalStepsPerSecond, epoch: e.epoch, step: e.step,
+  };
+}
+
+/** The line HF Trainer prints after an evaluation: `{'eval_loss': ..., 'eval_runtime': ..., ..., 'epoch': ...}`. */
+export function evalLine(e: EvalMetric): string {
+  const { step: _step, ...record } = evalLogEntry(e);
+  return hfLogLine(record);
 }

@@ -15,12 +15,20 @@ export interface MicroStepResult {
   grads: Float32Array[];
 }
 
+/** Σ cross-entropy over a batch's counted positions, and how many counted (HF's eval_loss is the ratio over a set). */
+export interface LossSum {
+  sum: number;
+  count: number;
+}
+
 export interface StepEngine {
   /**
    * `weight` × the mean cross-entropy over the batch's counted positions, and its gradients. `dropoutSeeds` (one per
    * LoRA module, from the trainer's generator) fix the dropout masks; null = no dropout.
    */
   microStep(batch: Batch, weight: number, dropoutSeeds: number[] | null): Promise<MicroStepResult>;
+  /** The forward only, without dropout: the loss summed over the batch's counted positions (evaluation). */
+  evalLoss(batch: Batch): Promise<LossSum>;
   /** The optimizer changed the LoRA tensors: `params` in the trainer's layout (./lora.ts). */
   setParams(params: Float32Array[]): void;
   dispose(): void;

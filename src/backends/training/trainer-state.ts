@@ -9,12 +9,24 @@ import type { StateTensor } from "./optim/types.js";
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 
-export interface LogEntry {
+/** One entry of HF's `log_history`: a logging step's training figures, or an evaluation's. */
+export type LogEntry = TrainLogEntry | EvalLogEntry;
+
+export interface TrainLogEntry {
   step: number;
   loss: number;
   grad_norm: number;
   learning_rate: number;
   epoch: number;
+}
+
+export interface EvalLogEntry {
+  step: number;
+  epoch: number;
+  eval_loss: number;
+  eval_runtime: number;
+  eval_samples_per_second: number;
+  eval_steps_per_second: number;
 }
 
 export interface RunningMean {

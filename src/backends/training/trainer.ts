@@ -9,7 +9,8 @@ import { makeDir } from "../../model/make-dir.js";
 import { loraConfig, readAdapter, writeAdapter } from "../../model/peft.js";
 import { Rng } from "../../model/random.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
-import type { TrainingEvents, TrainingHyperparameters, TrainingJob, TrainingResult, TrainingSummary } from "../types.js";
+import type { EvalMetric, TrainingEvents, TrainingHyperparameters, TrainingJob, TrainingResult, TrainingSummary } from "../types.js";
+import { evaluate, holdOut } from "./evaluate.js";
 import { initialLora, loraOfAdapter, loraParamNames, loraParams, loraWeightsOf } from "./lora.js";
 import { AdamW } from "./optim/adamw.js";
 import { AdamW8bit } from "./optim/adamw8bit.js";
@@ -17,6 +18,7 @@ import type { Optimizer } from "./optim/types.js";
 import { learningRateAt } from "./schedule.js";
 import type { StepEngine, StepEngineFactory } from "./step-engine.js";
 import { trainingSteps } from "./steps.js";
+import { evalLogEntry } from "./log-line.js";
 import { checkResumable, loadTrainerState, saveTrainerState, type LogEntry, type RunningMean, type TrainerState } from "./trainer-state.js";
 import { checkSeqLength, validateHyperparameters } from "./validate.js";
 
@@ -47,7 +49,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /**
  * Fine-tune LoRA adapters on a frozen (NF4 or full-precision) Phi: every user mistake is found before the model
- * loads; metrics every `loggingSteps`, a checkpoint every `saveSteps` and at the end; `signal` stops the run before
+ * loads; metrics every `loggingSteps`, a checkpoint every `saveSteps` and at the end, an evaluation every `evalSteps`
+ * and at the end when there is an eval set (`job.evalDataPath` or `evalSplit`); `signal` stops the run before
  * its next micro-batch, keeping the last checkpoint. `engine` runs the micro-steps (./step-engine.ts). A step whose loss (or gradient norm) is not finite is logged and
  * ends the run with a UserError ("loss is not finite (NaN) at step N").
  */
@@ -59,6 +62,7 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
   const resumed = job.resumeFrom ? await loadTrainerState(job.resumeFrom) : null;
   if (resumed) checkResumable(resumed.state.hyperparameters, hp, job.resumeFrom!);
   if (resumed && job.initAdapterDir) throw new UserError("initAdapterDir and resumeFrom cannot be used together: a checkpoint already holds its adapter");
+  if (job.evalDataPath && hp.evalSplit > 0) throw new UserError("evalSplit and an eval dataset cannot be used together: hold out a share of the training data, or evaluate on the eval dataset");
 
   const ckpt = await Checkpoint.open(job.modelDir);
   let stepper: StepEngine | null = null;
@@ -67,11 +71,19 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
     checkSeqLength(hp, config);
     const tokenizer = await PhiTokenizer.fromDir(job.modelDir);
     const data = await readConversations(job.dataPath, job.data);
-    const prepared = prepareSequences(data.examples, tokenizer, {
+    const split = hp.evalSplit > 0 ? holdOut(data.examples, hp.evalSplit, hp.seed) : { train: data.examples, eval: null };
+    const evalExamples = job.evalDataPath ? (await readConversations(job.evalDataPath, job.data)).examples : split.eval;
+    const prepared = prepareSequences(split.train, tokenizer, {
       maxSeqLength: hp.maxSeqLength, completionOnly: hp.completionOnly, packing: hp.packing, vocabSize: config.vocab_size,
     });
+    // evaluation never packs: each held-out conversation is scored on its own, as `tunegraph eval` scores it
+    const evalSet = evalExamples
+      ? prepareSequences(evalExamples, tokenizer, {
+          maxSeqLength: hp.maxSeqLength, completionOnly: hp.completionOnly, packing: false, vocabSize: config.vocab_size, purpose: "eval",
+        }).sequences
+      : null;
     const batcher = new Batcher(prepared.sequences, { batchSize: hp.batchSize, seed: hp.seed, padTokenId: tokenizer.eosTokenId });
-    engine.checkFits(config, hp, prepared.sequences.reduce((n, s) => Math.max(n, s.inputIds.length), 0));
+    engine.checkFits(config, hp, [...prepared.sequences, ...(evalSet ?? [])].reduce((n, s) => Math.max(n, s.inputIds.length), 0));
     const adapterDir = job.resumeFrom ?? job.initAdapterDir;
     const adapter = adapterDir ? await readAdapter(adapterDir, config) : null;
     const lora = adapter ? loraOfAdapter(config, hp, adapter, adapterDir!) : initialLora(config, hp, hp.seed);
@@ -98,8 +110,10 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       rng = Rng.fromState(s.rng_state);
       ({ global_step: step, loss_window: window, loss_total: total, samples_seen: samples, log_history: history } = s);
     }
-    events.onStart?.({ maxSteps, info, conversations: data.counts.conversations, skipped: { ...data.counts.skipped, ...prepared.counts.skipped } });
+    events.onStart?.({ maxSteps, info, conversations: split.train.length, skipped: { ...data.counts.skipped, ...prepared.counts.skipped } });
     events.onLog?.("info", `${prepared.counts.sequences} sequences (${prepared.counts.trainedTokens} trained tokens, ${prepared.counts.truncated} truncated), ${maxSteps} steps of ${hp.batchSize} × ${hp.gradientAccumulationSteps}, ${hp.quant} base, ${hp.optim}`);
+    const evalEvery = hp.evalSteps > 0 ? hp.evalSteps : hp.saveSteps;
+    if (evalSet) events.onLog?.("info", `evaluating on ${evalSet.length} held-out conversations (${job.evalDataPath ? "eval dataset" : `evalSplit ${hp.evalSplit}`}) every ${evalEvery} steps and at the end`);
 
     let lastCheckpoint: string | null = resumed ? job.resumeFrom! : null;
     let lastSavedStep = resumed ? step : -1;
@@ -118,6 +132,15 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       lastSavedStep = step;
     };
     const peft = loraConfig({ ...hp, baseModel: job.modelDir });
+    let lastEvalStep = -1;
+    const runEval = async (): Promise<void> => {
+      const r = await evaluate(stepper!, evalSet!, hp.batchSize, tokenizer.eosTokenId, signal);
+      if (!r) return; // cancelled under way: the loop stops at its next micro-batch
+      const e: EvalMetric = { ...r, step, epoch: batcher.epoch };
+      history = [...history, evalLogEntry(e)];
+      lastEvalStep = step;
+      events.onEval?.(e);
+    };
 
     const runStart = performance.now();
     const startStep = step;
@@ -164,11 +187,14 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       }
       // NaN spreads to every LoRA weight through the update: each later step, and the adapter, would be NaN too
       if (diverged) throw new UserError(notFinite(stepLoss, gradNorm, step));
+      // as HF's _maybe_log_save_evaluate: evaluate, then save (the checkpoint's log_history holds the evaluation)
+      if (evalSet && (step % evalEvery === 0 || step === maxSteps)) await runEval();
       if (step % hp.saveSteps === 0) await save();
     }
 
     let finalDir = lastCheckpoint;
     if (!cancelled) {
+      if (evalSet && lastEvalStep !== step) await runEval();
       if (lastSavedStep !== step) await save();
       finalDir = join(job.outDir, FINAL_ADAPTER_DIR);
       await writeAdapter(finalDir, peft, loraWeightsOf(params, lora, hp.r));
@@ -183,6 +209,7 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       trainLoss: mean(total),
       epoch: batcher.epoch,
       globalStep: step,
+      evalLoss: history.findLast((h) => "eval_loss" in h)?.eval_loss ?? null,
     };
     return { status: cancelled ? "cancelled" : "completed", adapterDir: finalDir, summary };
   } finally {

@@ -1,6 +1,7 @@
 import { Option, type Command } from "commander";
 import { trainingBackend } from "../../backends/registry.js";
 import { flagOf, helpOf, HYPERPARAMETER_SPEC, HYPERPARAMETERS, type HyperparameterName, type ParamSpec } from "../../backends/training/spec.js";
+import { evalLine } from "../../backends/training/log-line.js";
 import { validateHyperparameters } from "../../backends/training/validate.js";
 import type { TrainingEvents, TrainingJob, TrainingMetric } from "../../backends/types.js";
 import { validateDataOptions } from "../../data/options.js";
@@ -14,12 +15,13 @@ interface TrainFlags {
   allPaths?: boolean;
   initAdapter?: string;
   resume?: string;
+  evalData?: string;
   json?: boolean;
   [hyperparameter: string]: unknown;
 }
 
 /** One flag per spec entry, its help and default from the spec; commander keeps no defaults of its own. */
-function hyperparameterOption(name: HyperparameterName): Option {
+export function hyperparameterOption(name: HyperparameterName): Option {
   const p: ParamSpec = HYPERPARAMETER_SPEC[name];
   const flag = flagOf(name);
   const help = helpOf(name);
@@ -51,6 +53,7 @@ export function registerTrain(program: Command): void {
     .option("--all-paths", "OASST: every root-to-leaf path instead of the best-ranked one")
     .option("--init-adapter <dir>", "start LoRA from this PEFT adapter (same rank and targets)")
     .option("--resume <dir>", "continue from a checkpoint-N directory of a previous run")
+    .option("--eval-data <file>", `held-out conversations (any form --data reads) to evaluate on every ${flagOf("evalSteps")} and at the end`)
     .option("--json", "one JSON object per event on stdout instead of a progress bar")
     .action(action(async (flags: TrainFlags) => {
       const given = OPTIONS.map(([name, option]) => [name, flags[option.attributeName()]] as const).filter(([, v]) => v !== undefined);
@@ -59,7 +62,7 @@ export function registerTrain(program: Command): void {
       const job: TrainingJob = {
         modelDir: flags.model, dataPath: flags.data, outDir: flags.out, hyperparameters,
         data,
-        initAdapterDir: flags.initAdapter, resumeFrom: flags.resume,
+        initAdapterDir: flags.initAdapter, resumeFrom: flags.resume, evalDataPath: flags.evalData,
       };
       const abort = new AbortController();
       // first Ctrl-C or SIGTERM: stop after the current step, keeping the last checkpoint; a second one: exit now
@@ -83,7 +86,8 @@ export function registerTrain(program: Command): void {
       process.stderr.write("\n");
       process.stdout.write(
         `${result.status}: ${s.globalStep} steps, epoch ${s.epoch.toFixed(2)}, train_loss ${s.trainLoss.toFixed(4)}, ` +
-          `train_runtime ${s.trainRuntime.toFixed(1)} s, ${s.trainSamplesPerSecond.toFixed(3)} samples/s, ${s.trainStepsPerSecond.toFixed(3)} steps/s\n` +
+          `train_runtime ${s.trainRuntime.toFixed(1)} s, ${s.trainSamplesPerSecond.toFixed(3)} samples/s, ${s.trainStepsPerSecond.toFixed(3)} steps/s` +
+          `${s.evalLoss === null ? "" : `, eval_loss ${s.evalLoss.toFixed(4)} (perplexity ${Math.exp(s.evalLoss).toFixed(2)})`}\n` +
           `adapter: ${result.adapterDir ?? "(none: stopped before the first checkpoint)"}\n`,
       );
     }));
@@ -95,6 +99,7 @@ function jsonEvents(): TrainingEvents {
     onStart: (e) => line({ type: "start", ...e }),
     onMetric: (m) => line({ type: "metric", ...m }),
     onCheckpoint: (c) => line({ type: "checkpoint", ...c }),
+    onEval: (e) => line({ type: "eval", ...e }),
     onLog: (level, message) => process.stderr.write(`${level}: ${message}\n`),
   };
 }
@@ -128,6 +133,7 @@ function progressEvents(): TrainingEvents {
       process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
     },
     onCheckpoint: (c) => process.stderr.write(`${tty ? "\n" : ""}saved ${c.path}\n`),
+    onEval: (e) => process.stderr.write(`${tty ? "\n" : ""}${evalLine(e)}\n`),
     onLog: (level, message) => process.stderr.write(`${tty ? "\n" : ""}${level}: ${message}\n`),
   };
 }

@@ -25,7 +25,7 @@ import { dropoutMultipliers } from "../../training/dropout.js";
 import { shiftLabels } from "../../training/labels.js";
 import { loraParams } from "../../training/lora.js";
 import type { TrainingHyperparameters } from "../../training/spec.js";
-import type { MicroStepResult, StepEngine, StepEngineFactory } from "../../training/step-engine.js";
+import type { LossSum, MicroStepResult, StepEngine, StepEngineFactory } from "../../training/step-engine.js";
 import type { BackendInfo } from "../../types.js";
 import { FLOAT, GraphBuilder, inlineSink, onnx, UINT8 } from "../export/graph.js";
 import { cudaAvailable } from "../session.js";
@@ -146,10 +146,11 @@ class OnnxStep implements StepEngine {
     this.params = params.map((p) => p.slice());
   }
 
-  async microStep(batch: Batch, weight: number, seeds: number[] | null): Promise<MicroStepResult> {
+  /** The feeds every layer shares for this batch (attention bias, rotary tables) and each layer's LoRA feeds. */
+  private batchFeeds(batch: Batch, seeds: number[] | null): { shared: Feeds; loraFeeds: (layer: number) => Feeds } {
     const c = this.config;
     const { batchSize: B, seqLen: T } = batch;
-    const N = B * T, H = c.hidden_size, rot = rotaryDim(c);
+    const N = B * T, rot = rotaryDim(c);
     const maskRows = Array.from({ length: B }, (_, b) => Array.from(batch.attentionMask.subarray(b * T, (b + 1) * T)));
     const tables = rotaryTables(defaultPositions(maskRows), rot, c.rope_theta);
     const shared: Feeds = {
@@ -166,33 +167,50 @@ class OnnxStep implements StepEngine {
         const names = loraInputNames(localModule(this.hp.targetModules[k]));
         feeds[names.at] = f32(this.params[2 * j], [w.inFeatures, this.hp.r]);
         feeds[names.bt] = f32(this.params[2 * j + 1], [this.hp.r, w.outFeatures]);
-        // the same masks in both passes: drawn again from the same seed rather than kept
-        if (seeds) feeds[names.dropout] = f32(dropoutMultipliers(N * w.inFeatures, this.hp.loraDropout, seeds[j]), [N, w.inFeatures]);
+        // the same masks in both passes: drawn again from the same seed rather than kept; all ones when evaluating
+        // (the graphs of a job with dropout take the mask as an input)
+        if (this.hp.loraDropout > 0) {
+          const n = N * w.inFeatures;
+          feeds[names.dropout] = f32(seeds ? dropoutMultipliers(n, this.hp.loraDropout, seeds[j]) : new Float32Array(n).fill(1), [N, w.inFeatures]);
+        }
       }
       return feeds;
     };
+    return { shared, loraFeeds };
+  }
 
-    // forward, keeping each layer's input
+  /** The layers' forward from the embeddings: the top layer's output, and (for backward) each layer's input. */
+  private async forward(batch: Batch, feeds: ReturnType<OnnxStep["batchFeeds"]>, keepInputs: boolean): Promise<{ top: Float32Array; inputs: Float32Array[] }> {
+    const N = batch.batchSize * batch.seqLen, H = this.config.hidden_size;
     let x: Float32Array = new Float32Array(N * H);
     for (let i = 0; i < N; i++) x.set(this.embedding.subarray(batch.inputIds[i] * H, (batch.inputIds[i] + 1) * H), i * H);
     const inputs: Float32Array[] = [];
-    for (let l = 0; l < c.num_hidden_layers; l++) {
-      inputs.push(x);
-      const out = await this.session("forward", l).run({ ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(x, [N, H]) });
+    for (let l = 0; l < this.config.num_hidden_layers; l++) {
+      if (keepInputs) inputs.push(x);
+      const out = await this.session("forward", l).run({ ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), [LAYER_INPUT]: f32(x, [N, H]) });
       x = out[LAYER_OUTPUT].data as Float32Array;
     }
+    return { top: x, inputs };
+  }
 
-    // the head over the counted positions only, in chunks (the others weigh 0: no loss, no gradient)
+  /**
+   * The head over the counted positions only, in chunks (the others weigh 0: no loss, no gradient): Σ weight ×
+   * cross-entropy, the count, and the gradient w.r.t. the top layer's output.
+   */
+  private async lossHead(batch: Batch, top: Float32Array, weightOf: (count: number) => number): Promise<{ loss: number; count: number; dy: Float32Array }> {
+    const c = this.config;
+    const { batchSize: B, seqLen: T } = batch;
+    const H = c.hidden_size;
     const { targets, count } = shiftLabels(batch.labels, B, T);
-    const w = count > 0 ? Math.fround(weight / count) : 0;
+    const w = weightOf(count);
     const counted = Array.from(targets.keys()).filter((i) => targets[i] >= 0);
     const chunk = Math.max(1, Math.floor(HEAD_CHUNK_BYTES / (4 * c.vocab_size)));
-    let dy: Float32Array = new Float32Array(N * H);
+    const dy = new Float32Array(B * T * H);
     let loss = 0;
     for (let s = 0; s < counted.length; s += chunk) {
       const rows = counted.slice(s, s + chunk);
       const xs = new Float32Array(rows.length * H);
-      rows.forEach((r, k) => xs.set(x.subarray(r * H, (r + 1) * H), k * H));
+      rows.forEach((r, k) => xs.set(top.subarray(r * H, (r + 1) * H), k * H));
       const out = await this.sessions.head.run({
         ...this.head,
         [LAYER_INPUT]: f32(xs, [rows.length, H]),
@@ -203,12 +221,23 @@ class OnnxStep implements StepEngine {
       const dxs = out[GRAD_PREFIX + LAYER_INPUT].data as Float32Array;
       rows.forEach((r, k) => dy.set(dxs.subarray(k * H, (k + 1) * H), r * H));
     }
+    return { loss, count, dy };
+  }
+
+  async microStep(batch: Batch, weight: number, seeds: number[] | null): Promise<MicroStepResult> {
+    const c = this.config;
+    const N = batch.batchSize * batch.seqLen, H = c.hidden_size;
+    const feeds = this.batchFeeds(batch, seeds);
+    const { top, inputs } = await this.forward(batch, feeds, true);
+    const head = await this.lossHead(batch, top, (count) => (count > 0 ? Math.fround(weight / count) : 0));
 
     // backward, top-down, each layer recomputing its forward
+    const perLayer = this.lora.length / c.num_hidden_layers;
+    let dy = head.dy;
     const grads: Float32Array[] = new Array(this.params.length);
     for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
       const out = await this.session("backward", l).run({
-        ...this.layers[l], ...shared, ...loraFeeds(l), [LAYER_INPUT]: f32(inputs[l], [N, H]), [GRAD_PREFIX + LAYER_OUTPUT]: f32(dy, [N, H]),
+        ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), [LAYER_INPUT]: f32(inputs[l], [N, H]), [GRAD_PREFIX + LAYER_OUTPUT]: f32(dy, [N, H]),
       });
       dy = out[GRAD_PREFIX + LAYER_INPUT].data as Float32Array;
       for (let k = 0; k < perLayer; k++) {
@@ -218,7 +247,13 @@ class OnnxStep implements StepEngine {
         grads[2 * j + 1] = out[GRAD_PREFIX + names.bt].data as Float32Array;
       }
     }
-    return { loss, grads };
+    return { loss: head.loss, grads };
+  }
+
+  async evalLoss(batch: Batch): Promise<LossSum> {
+    const { top } = await this.forward(batch, this.batchFeeds(batch, null), false);
+    const { loss, count } = await this.lossHead(batch, top, () => 1);
+    return { sum: loss, count };
   }
 
   dispose(): void {
