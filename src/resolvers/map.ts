@@ -1,10 +1,11 @@
 import { shownStatus } from "../services/run-status.js";
-import type { MetricPayload } from "../services/events.js";
+import type { EvalPayload, MetricPayload } from "../services/events.js";
 import type {
   AdapterRecord,
   BaseModelRecord,
   CheckpointRecord,
   DatasetRecord,
+  EvalRecord,
   GenerationRecord,
   MergedModelRecord,
   MetricRecord,
@@ -17,6 +18,7 @@ import {
   BaseModel,
   Checkpoint,
   Dataset,
+  EvalMetric,
   Generation,
   MergedModel,
   TrainingLog,
@@ -59,6 +61,20 @@ export function toMetric(m: MetricRecord | MetricPayload): TrainingMetric {
     epoch: m.epoch,
     tokensPerSecond: m.tokensPerSecond,
     at: new Date(m.at),
+  });
+}
+
+export function toEval(e: EvalRecord | EvalPayload): EvalMetric {
+  const evalLoss = finite(e.evalLoss);
+  return Object.assign(new EvalMetric(), {
+    step: e.step,
+    evalLoss,
+    perplexity: evalLoss === null ? null : finite(Math.exp(evalLoss)),
+    evalTokens: e.evalTokens,
+    evalRuntime: e.evalRuntime,
+    evalSamplesPerSecond: e.evalSamplesPerSecond,
+    epoch: e.epoch,
+    at: new Date(e.at),
   });
 }
 

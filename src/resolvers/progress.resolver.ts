@@ -3,7 +3,7 @@ import { trainingProgress, type ProgressEvent } from "../services/progress.js";
 import { ProgressKind, RunStatus } from "../schema/enums.js";
 import { TrainingProgressEvent } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
-import { toCheckpoint, toLog, toMetric } from "./map.js";
+import { toCheckpoint, toEval, toLog, toMetric } from "./map.js";
 
 @Resolver()
 export class ProgressResolver {
@@ -22,6 +22,8 @@ export class ProgressResolver {
       at: new Date(e.at),
       metric: e.metric ? toMetric(e.metric) : null,
       metrics: e.metrics ? e.metrics.map(toMetric) : null,
+      eval: e.eval ? toEval(e.eval) : null,
+      evalMetrics: e.evalMetrics ? e.evalMetrics.map(toEval) : null,
       logs: e.logs ? e.logs.map(toLog) : null,
       checkpoint: e.checkpoint ? toCheckpoint(e.checkpoint) : null,
       log: e.log ? toLog(e.log) : null,

@@ -5,9 +5,9 @@ import { loadExisting } from "../services/loaders.js";
 import { listRuns } from "../services/run-queries.js";
 import { cancelTraining, deleteTrainingRun, getRun, resumeTraining, startTraining } from "../services/training.js";
 import { StartTrainingInput, TrainingRunFilter } from "../schema/inputs.js";
-import { Adapter, BaseModel, Checkpoint, Dataset, TrainingLog, TrainingMetric, TrainingRun, TrainingRunConnection } from "../schema/types.js";
+import { Adapter, BaseModel, Checkpoint, Dataset, EvalMetric, TrainingLog, TrainingMetric, TrainingRun, TrainingRunConnection } from "../schema/types.js";
 import type { ApiContext } from "./context.js";
-import { toAdapter, toBaseModel, toCheckpoint, toDataset, toLog, toMetric, toRun } from "./map.js";
+import { toAdapter, toBaseModel, toCheckpoint, toDataset, toEval, toLog, toMetric, toRun } from "./map.js";
 
 @Resolver(() => TrainingRun)
 export class TrainingResolver {
@@ -39,6 +39,7 @@ export class TrainingResolver {
         baseModelId: input.baseModelId,
         datasetId: input.datasetId,
         initAdapterId: input.initAdapterId,
+        evalDatasetId: input.evalDatasetId,
         hyperparameters: { ...input.hyperparameters },
         data: { ...input.data },
       }).catch((e: unknown) => {
@@ -72,8 +73,8 @@ export class TrainingResolver {
     return toDataset(await loadExisting(loaders.dataset, run.datasetId, "dataset"));
   }
 
-  @FieldResolver(() => Dataset, { nullable: true, description: "held-out conversations (/v1's validation_file): stored for the trainer's evaluation" })
-  async validationDataset(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Dataset | null> {
+  @FieldResolver(() => Dataset, { nullable: true, description: "held-out conversations the trainer evaluates on (evalDatasetId; /v1's validation_file)" })
+  async evalDataset(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<Dataset | null> {
     return run.validationDatasetId ? toDataset(await loadExisting(loaders.dataset, run.validationDatasetId, "dataset")) : null;
   }
 
@@ -101,6 +102,11 @@ export class TrainingResolver {
     @Ctx() { loaders }: ApiContext,
   ): Promise<TrainingLog[]> {
     return (await loaders.logs.load({ runId: run.id, last })).map(toLog);
+  }
+
+  @FieldResolver(() => [EvalMetric], { description: "every evaluation on the run's eval set, by step" })
+  async evalMetrics(@Root() run: TrainingRun, @Ctx() { loaders }: ApiContext): Promise<EvalMetric[]> {
+    return (await loaders.evalMetrics.load(run.id)).map(toEval);
   }
 
   @FieldResolver(() => [Checkpoint])

@@ -33,6 +33,8 @@ export enum ProgressKind {
   STATE = "STATE",
   STATUS = "STATUS",
   METRIC = "METRIC",
+  /** an evaluation on the run's eval set */
+  EVAL = "EVAL",
   CHECKPOINT = "CHECKPOINT",
   LOG = "LOG",
 }

@@ -8,6 +8,7 @@ export class StartTrainingInput {
   @Field(() => ID) baseModelId!: string;
   @Field(() => ID) datasetId!: string;
   @Field(() => ID, { nullable: true, description: "start the LoRA weights from this adapter" }) initAdapterId?: string;
+  @Field(() => ID, { nullable: true, description: "held-out conversations to evaluate on every evalSteps and at the end (or hyperparameters.evalSplit)" }) evalDatasetId?: string;
   @Field(() => TrainingHyperparametersInput, { nullable: true }) hyperparameters?: TrainingHyperparametersInput;
   @Field(() => DataOptionsInput, { nullable: true }) data?: DataOptionsInput;
 }

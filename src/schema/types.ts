@@ -43,6 +43,19 @@ export class TrainingMetric {
   @Field(() => GraphQLDateTime) at!: Date;
 }
 
+@ObjectType({ description: "One evaluation on the run's eval set, as HF Trainer's evaluate() reports it" })
+export class EvalMetric {
+  @Field(() => Int) step!: number;
+  @Field(() => Float, { nullable: true, description: "eval_loss: the mean cross-entropy over every counted eval token; null when not finite" })
+  evalLoss!: number | null;
+  @Field(() => Float, { nullable: true, description: "exp(evalLoss); null when not finite" }) perplexity!: number | null;
+  @Field(() => Int, { description: "the counted (trained) tokens the loss is the mean over" }) evalTokens!: number;
+  @Field(() => Float, { description: "eval_runtime, seconds" }) evalRuntime!: number;
+  @Field(() => Float) evalSamplesPerSecond!: number;
+  @Field(() => Float) epoch!: number;
+  @Field(() => GraphQLDateTime) at!: Date;
+}
+
 @ObjectType()
 export class TrainingLog {
   @Field(() => LogLevel) level!: LogLevel;
@@ -66,6 +79,7 @@ export class TrainingSummary {
   @Field(() => Float, { nullable: true, description: "null when not finite" }) trainLoss!: number | null;
   @Field(() => Float) epoch!: number;
   @Field(() => Int) globalStep!: number;
+  @Field(() => Float, { nullable: true, description: "the last evaluation's loss; null without an eval set (or when not finite)" }) evalLoss!: number | null;
 }
 
 @ObjectType()
@@ -178,6 +192,8 @@ export class TrainingProgressEvent {
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => TrainingMetric, { nullable: true }) metric!: TrainingMetric | null;
   @Field(() => [TrainingMetric], { nullable: true, description: "STATE: the metrics so far (the last 100)" }) metrics!: TrainingMetric[] | null;
+  @Field(() => EvalMetric, { nullable: true }) eval!: EvalMetric | null;
+  @Field(() => [EvalMetric], { nullable: true, description: "STATE: every evaluation so far" }) evalMetrics!: EvalMetric[] | null;
   @Field(() => [TrainingLog], { nullable: true, description: "STATE: the log lines so far (the last 100)" }) logs!: TrainingLog[] | null;
   @Field(() => Checkpoint, { nullable: true }) checkpoint!: Checkpoint | null;
   @Field(() => TrainingLog, { nullable: true }) log!: TrainingLog | null;

@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { TrainingMetric } from "../backends/types.js";
+import type { EvalMetric, TrainingMetric } from "../backends/types.js";
 
 const CHANNEL = "tunegraph_events";
 // NOTIFY payloads are limited to 8000 bytes
@@ -9,12 +9,15 @@ const MAX_MESSAGE = 2000;
 export type RunStatusName = "QUEUED" | "RUNNING" | "CANCELLING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
 
 export type MetricPayload = TrainingMetric & { at: string };
+/** An evaluation as events and the database carry it (HF's figures less eval_steps_per_second and perplexity, derived). */
+export type EvalPayload = Omit<EvalMetric, "evalStepsPerSecond" | "perplexity"> & { at: string };
 
 /** What crosses processes: run progress for subscribers, and control messages for workers. */
 export type HubEvent =
   | { type: "status"; runId: string; status: RunStatusName; currentStep: number; maxSteps: number; error: string | null; at: string }
   | { type: "metric"; runId: string; metric: MetricPayload }
   | { type: "checkpoint"; runId: string; id: string; step: number; path: string; at: string }
+  | { type: "eval"; runId: string; eval: EvalPayload }
   | { type: "log"; runId: string; level: "INFO" | "WARN" | "ERROR"; message: string; at: string }
   | { type: "cancel"; runId: string };
 

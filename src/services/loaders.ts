@@ -8,12 +8,13 @@ import {
   runsById,
 } from "./catalog.js";
 import type { ServiceContext } from "./context.js";
-import { checkpointsOfRuns, logsOfRuns, metricsOfRuns, type MetricsQuery } from "./run-queries.js";
+import { checkpointsOfRuns, evalsOfRuns, logsOfRuns, metricsOfRuns, type MetricsQuery } from "./run-queries.js";
 import type {
   AdapterRecord,
   BaseModelRecord,
   CheckpointRecord,
   DatasetRecord,
+  EvalRecord,
   LogRecord,
   MergedModelRecord,
   MetricRecord,
@@ -36,6 +37,7 @@ export interface Loaders {
   metrics: DataLoader<MetricsKey, MetricRecord[], string>;
   logs: DataLoader<LogsKey, LogRecord[], string>;
   checkpoints: DataLoader<string, CheckpointRecord[]>;
+  evalMetrics: DataLoader<string, EvalRecord[]>;
 }
 
 export interface MetricsKey extends MetricsQuery {
@@ -65,6 +67,10 @@ export function createLoaders(ctx: ServiceContext): Loaders {
     ),
     checkpoints: new DataLoader(async (runIds) => {
       const lists = await checkpointsOfRuns(ctx, runIds);
+      return runIds.map((id) => lists.get(id) ?? []);
+    }),
+    evalMetrics: new DataLoader(async (runIds) => {
+      const lists = await evalsOfRuns(ctx, runIds);
       return runIds.map((id) => lists.get(id) ?? []);
     }),
   };

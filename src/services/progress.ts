@@ -1,7 +1,7 @@
-import type { TrainingMetric } from "../generated/prisma/client.js";
+import type { EvalMetric, TrainingMetric } from "../generated/prisma/client.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { ServiceContext } from "./context.js";
-import type { HubEvent, MetricPayload, RunStatusName } from "./events.js";
+import type { EvalPayload, HubEvent, MetricPayload, RunStatusName } from "./events.js";
 import { isTerminal, shownStatus } from "./run-status.js";
 import { getRun } from "./training.js";
 
@@ -12,7 +12,7 @@ type RunEvent = Exclude<HubEvent, { type: "cancel" }>;
 
 /** One event of a run, carrying the run's status and step as of that event. */
 export interface ProgressEvent {
-  kind: "STATE" | "STATUS" | "METRIC" | "CHECKPOINT" | "LOG";
+  kind: "STATE" | "STATUS" | "METRIC" | "EVAL" | "CHECKPOINT" | "LOG";
   runId: string;
   status: RunStatusName;
   currentStep: number;
@@ -22,6 +22,9 @@ export interface ProgressEvent {
   metric: MetricPayload | null;
   /** STATE: the latest metrics so far, oldest first */
   metrics: (TrainingMetric | MetricPayload)[] | null;
+  eval: EvalPayload | null;
+  /** STATE: every evaluation so far, by step */
+  evalMetrics: (EvalMetric | EvalPayload)[] | null;
   /** STATE: the latest log lines so far, oldest first (a late subscriber misses none of the recent ones) */
   logs: LogLine[] | null;
   checkpoint: { id: string; step: number; path: string; createdAt: string } | null;
@@ -49,8 +52,9 @@ export async function trainingProgress(ctx: ServiceContext, runId: string): Prom
   return (async function* () {
     try {
       const run = await getRun(ctx, runId);
-      const [metricRows, logRows] = await Promise.all([
+      const [metricRows, evalMetrics, logRows] = await Promise.all([
         ctx.prisma.trainingMetric.findMany({ where: { runId }, orderBy: { step: "desc" }, take: SNAPSHOT_METRICS }),
+        ctx.prisma.evalMetric.findMany({ where: { runId }, orderBy: { step: "asc" } }),
         ctx.prisma.trainingLog.findMany({ where: { runId }, orderBy: { id: "desc" }, take: SNAPSHOT_LOGS }),
       ]);
       const metrics = metricRows.reverse();
@@ -65,6 +69,8 @@ export async function trainingProgress(ctx: ServiceContext, runId: string): Prom
         at: new Date().toISOString(),
         metric: null,
         metrics,
+        eval: null,
+        evalMetrics,
         logs,
         checkpoint: null,
         log: null,
@@ -75,10 +81,12 @@ export async function trainingProgress(ctx: ServiceContext, runId: string): Prom
       let overlap = queue.length;
       const seenStep = metrics.at(-1)?.step ?? -1;
       const seenLogs = new Set(logs.map(logKey));
+      const seenEvals = new Set(evalMetrics.map((e) => e.step));
       for await (const e of queue) {
         const replay = overlap-- > 0;
         if (replay && e.type === "metric" && e.metric.step <= seenStep) continue;
         if (replay && e.type === "log" && seenLogs.has(logKey(e))) continue;
+        if (replay && e.type === "eval" && seenEvals.has(e.eval.step)) continue;
         const event = apply(state, e);
         yield event;
         if (e.type === "status" && isTerminal(e.status)) return;
@@ -94,7 +102,7 @@ const logKey = (l: LogLine) => `${l.at} ${l.message}`;
 
 /** Fold an event into the running state and return it as a ProgressEvent. */
 function apply(state: ProgressEvent, e: RunEvent): ProgressEvent {
-  const base = { ...state, metric: null, metrics: null, logs: null, checkpoint: null, log: null };
+  const base = { ...state, metric: null, metrics: null, eval: null, evalMetrics: null, logs: null, checkpoint: null, log: null };
   switch (e.type) {
     case "status":
       Object.assign(state, { status: e.status, currentStep: e.currentStep, maxSteps: e.maxSteps, error: e.error });
@@ -102,6 +110,8 @@ function apply(state: ProgressEvent, e: RunEvent): ProgressEvent {
     case "metric":
       state.currentStep = e.metric.step;
       return { ...base, kind: "METRIC", currentStep: e.metric.step, metric: e.metric, at: e.metric.at };
+    case "eval":
+      return { ...base, kind: "EVAL", eval: e.eval, at: e.eval.at };
     case "checkpoint":
       return { ...base, kind: "CHECKPOINT", checkpoint: { id: e.id, step: e.step, path: e.path, createdAt: e.at }, at: e.at };
     case "log":

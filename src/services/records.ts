@@ -66,6 +66,16 @@ export interface MetricRecord {
   at: Date;
 }
 
+export interface EvalRecord {
+  step: number;
+  evalLoss: number;
+  evalTokens: number;
+  evalRuntime: number;
+  evalSamplesPerSecond: number;
+  epoch: number;
+  at: Date;
+}
+
 export interface LogRecord {
   level: "INFO" | "WARN" | "ERROR";
   message: string;

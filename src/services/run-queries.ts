@@ -3,7 +3,7 @@ import type { Prisma } from "../generated/prisma/client.js";
 import type { ServiceContext } from "./context.js";
 import type { RunStatusName } from "./events.js";
 import { checkPageSize, checkStep, PAGE_LIMITS } from "./paging.js";
-import type { CheckpointRecord, LogRecord, MetricRecord, RunRecord } from "./records.js";
+import type { CheckpointRecord, EvalRecord, LogRecord, MetricRecord, RunRecord } from "./records.js";
 
 // The read side of training runs: pages of runs, and their metrics, logs and checkpoints for many runs at once
 // (one query per list, whatever the number of runs: the per-request loaders batch into these).
@@ -124,6 +124,11 @@ export async function logsOfRuns(ctx: ServiceContext, runIds: readonly string[],
 export async function checkpointsOfRuns(ctx: ServiceContext, runIds: readonly string[]): Promise<Map<string, CheckpointRecord[]>> {
   const rows = await ctx.prisma.checkpoint.findMany({ where: { runId: { in: [...runIds] } }, orderBy: [{ runId: "asc" }, { step: "asc" }] });
   return byRun(runIds, rows, ({ runId: _, ...c }) => c);
+}
+
+export async function evalsOfRuns(ctx: ServiceContext, runIds: readonly string[]): Promise<Map<string, EvalRecord[]>> {
+  const rows = await ctx.prisma.evalMetric.findMany({ where: { runId: { in: [...runIds] } }, orderBy: [{ runId: "asc" }, { step: "asc" }] });
+  return byRun(runIds, rows, ({ runId: _, ...e }) => e);
 }
 
 function byRun<R extends { runId: string }, T>(runIds: readonly string[], rows: R[], item: (row: R) => T): Map<string, T[]> {

@@ -1,7 +1,7 @@
-import type { CheckpointSaved, TrainingMetric } from "../backends/types.js";
+import type { CheckpointSaved, EvalMetric, TrainingMetric } from "../backends/types.js";
 import type { ServiceContext } from "./context.js";
 import { retryWhileUnavailable } from "./db-outage.js";
-import type { MetricPayload } from "./events.js";
+import type { EvalPayload, MetricPayload } from "./events.js";
 
 type Level = "INFO" | "WARN" | "ERROR";
 
@@ -63,6 +63,28 @@ export class RunRecorder {
       });
     } catch (err) {
       this.fail(err, "writing a checkpoint failed");
+    }
+  }
+
+  /** An evaluation: written at once (they are few), after everything before it, then published. Never rejects. */
+  async evaluation(e: EvalMetric): Promise<void> {
+    const row: EvalPayload = {
+      step: e.step, evalLoss: e.evalLoss, evalTokens: e.evalTokens, evalRuntime: e.evalRuntime,
+      evalSamplesPerSecond: e.evalSamplesPerSecond, epoch: e.epoch, at: new Date().toISOString(),
+    };
+    await this.flush();
+    if (this.failure) return;
+    try {
+      await this.retry(() =>
+        this.ctx.prisma.evalMetric.upsert({
+          where: { runId_step: { runId: this.runId, step: e.step } },
+          create: { ...row, runId: this.runId, at: new Date(row.at) },
+          update: { ...row, at: new Date(row.at) },
+        }),
+      );
+      await this.ctx.hub.publish({ type: "eval", runId: this.runId, eval: row });
+    } catch (err) {
+      this.fail(err, "writing an evaluation failed");
     }
   }
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { DataOptions, TrainingHyperparameters, TrainingJob, TrainingResult } from "../backends/types.js";
-import { endLine } from "../backends/training/log-line.js";
+import { endLine, evalLine } from "../backends/training/log-line.js";
 import { isUserError } from "../model/errors.js";
 import type { ServiceContext } from "./context.js";
 import { isDatabaseUnavailable, retryWhileUnavailable } from "./db-outage.js";
@@ -28,7 +28,7 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
   if (count === 0) return;
   const run = await prisma.trainingRun.findUniqueOrThrow({
     where: { id: runId },
-    include: { baseModel: true, dataset: true, checkpoints: { orderBy: { step: "desc" }, take: 1 } },
+    include: { baseModel: true, dataset: true, validationDataset: true, checkpoints: { orderBy: { step: "desc" }, take: 1 } },
   });
 
   const abort = new AbortController();
@@ -40,7 +40,8 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
     if (e.type === "cancel" && e.runId === runId) abort.abort();
   });
   const heartbeat = setInterval(() => void beat(ctx, runId, abort), ctx.config.heartbeatMs);
-  let lastCheckpoint: Promise<void> = Promise.resolve();
+  // checkpoint and evaluation writes, one after the other in the order the trainer reported them
+  let orderedWrites: Promise<void> = Promise.resolve();
   const resumeFrom = resume ? run.checkpoints[0] : undefined;
   let lastCheckpointStep = resumeFrom?.step ?? null;
 
@@ -57,8 +58,9 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
       data: run.dataOptions as unknown as DataOptions,
       ...(initAdapter ? { initAdapterDir: initAdapter.path } : {}),
       ...(resumeFrom ? { resumeFrom: resumeFrom.path } : {}),
+      ...(run.validationDataset ? { evalDataPath: run.validationDataset.path } : {}),
     };
-    await confineJobInputs(ctx.config, [job.modelDir, ...(job.initAdapterDir ? [job.initAdapterDir] : [])], [job.dataPath]);
+    await confineJobInputs(ctx.config, [job.modelDir, ...(job.initAdapterDir ? [job.initAdapterDir] : [])], [job.dataPath, ...(job.evalDataPath ? [job.evalDataPath] : [])]);
     const backend = await ctx.backends.training();
     const result = await backend.train(
       job,
@@ -77,19 +79,24 @@ export async function runTrainingJob(ctx: ServiceContext, runId: string, resume:
         // in order, after the metrics before it (recorder.checkpoint never rejects)
         onCheckpoint: (c) => {
           lastCheckpointStep = c.step;
-          lastCheckpoint = lastCheckpoint.then(() => recorder.checkpoint(c));
+          orderedWrites = orderedWrites.then(() => recorder.checkpoint(c));
+        },
+        // in order with the checkpoints: an evaluation is written before the checkpoint of its step
+        onEval: (e) => {
+          recorder.log("INFO", evalLine(e));
+          orderedWrites = orderedWrites.then(() => recorder.evaluation(e));
         },
         onLog: (level, message) => recorder.log(level === "info" ? "INFO" : level === "warn" ? "WARN" : "ERROR", message),
       },
       abort.signal,
     );
-    await lastCheckpoint;
+    await orderedWrites;
     recorder.log("INFO", endLine(result, lastCheckpointStep));
     await recorder.flush();
     if (recorder.error) throw recorder.error;
     await retryWhileUnavailable(() => finish(ctx, runId, result), ctx.config.staleAfterMs);
   } catch (err) {
-    await lastCheckpoint;
+    await orderedWrites;
     await recorder.flush();
     await endFailed(ctx, runId, err).catch((e: unknown) =>
       // the database is still away: the run stays RUNNING until the sweep marks it INTERRUPTED (no heartbeat)
@@ -113,6 +120,7 @@ async function rewind(ctx: ServiceContext, recorder: RunRecorder, runId: string,
   await recorder.flush();
   await ctx.prisma.$transaction([
     ctx.prisma.trainingMetric.deleteMany({ where: { runId, step: { gt: from } } }),
+    ctx.prisma.evalMetric.deleteMany({ where: { runId, step: { gt: from } } }),
     ctx.prisma.trainingRun.update({ where: { id: runId }, data: { currentStep: from } }),
   ]);
 }

@@ -23,8 +23,8 @@ export interface StartTrainingInput {
   /** validated here: unknown or bad fields are a UserError naming the field */
   hyperparameters?: Record<string, unknown>;
   data?: Record<string, unknown>;
-  /** held-out conversations (OpenAI's validation_file): stored with the run, read by the trainer's evaluation */
-  validationDatasetId?: string | null;
+  /** held-out conversations the trainer evaluates on (OpenAI's validation_file; the run's validationDatasetId) */
+  evalDatasetId?: string | null;
   /** the fine-tuned model is named ft:<base model name>:<suffix> (else :<run id>) */
   suffix?: string | null;
 }
@@ -36,8 +36,8 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
   if (!model) throw fieldError("baseModelId", `: no model ${input.baseModelId}`, "NOT_FOUND");
   const dataset = await prisma.dataset.findUnique({ where: { id: input.datasetId } });
   if (!dataset) throw fieldError("datasetId", `: no dataset ${input.datasetId}`, "NOT_FOUND");
-  if (input.validationDatasetId && !(await prisma.dataset.findUnique({ where: { id: input.validationDatasetId } }))) {
-    throw fieldError("validationDatasetId", `: no dataset ${input.validationDatasetId}`, "NOT_FOUND");
+  if (input.evalDatasetId && !(await prisma.dataset.findUnique({ where: { id: input.evalDatasetId } }))) {
+    throw fieldError("evalDatasetId", `: no dataset ${input.evalDatasetId}`, "NOT_FOUND");
   }
   if (input.suffix) await checkSuffixFree(ctx, model.id, model.name, input.suffix);
   if (input.initAdapterId) {
@@ -49,6 +49,9 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
   if (name !== null && name.length > MAX_RUN_NAME) throw fieldError("name", ` is ${name.length} characters long; at most ${MAX_RUN_NAME}`);
   const hp = validateHyperparameters(stripNulls(input.hyperparameters ?? {}), model.config as unknown as PhiConfig);
   const data = validateDataOptions(stripNulls(input.data ?? {}));
+  if (input.evalDatasetId && hp.evalSplit > 0) {
+    throw fieldError("evalDatasetId", "cannot be used with hyperparameters.evalSplit: evaluate on the eval dataset or on a held-out share of the training data");
+  }
   const maxSteps = trainingSteps(hp, dataset.conversationCount); // the worker recounts from the prepared sequences
   const active = await prisma.trainingRun.count({ where: { status: { in: ["QUEUED", "RUNNING"] } } });
   if (active >= config.limits.maxActiveRuns) {
@@ -62,7 +65,7 @@ export async function startTraining(ctx: ServiceContext, input: StartTrainingInp
       baseModelId: model.id,
       datasetId: dataset.id,
       initAdapterId: input.initAdapterId ?? null,
-      validationDatasetId: input.validationDatasetId ?? null,
+      validationDatasetId: input.evalDatasetId ?? null,
       suffix: input.suffix ?? null,
       hyperparameters: hp as object,
       dataOptions: data as object,

@@ -1,6 +1,6 @@
 import { fineTunedName, getFineTuned, isFineTunedName } from "../../services/fine-tuned.js";
 import { getModel, findModel } from "../../services/models.js";
-import { checkpointsOfRuns, cursorAfterRun, listRuns, logsOfRuns, metricsOfRuns } from "../../services/run-queries.js";
+import { checkpointsOfRuns, cursorAfterRun, evalsOfRuns, listRuns, logsOfRuns, metricsOfRuns } from "../../services/run-queries.js";
 import type { RunRecord } from "../../services/records.js";
 import { PAGE_LIMITS } from "../../services/paging.js";
 import { cancelTraining, getRun, resumeTraining, startTraining } from "../../services/training.js";
@@ -33,7 +33,7 @@ export const create: Route = async ({ services, log }, req, res) => {
     baseModelId,
     initAdapterId,
     datasetId: datasetIdOf(trainingFile),
-    validationDatasetId: validationFile === undefined ? null : datasetIdOf(validationFile),
+    evalDatasetId: validationFile === undefined ? null : datasetIdOf(validationFile),
     suffix: suffix ?? null,
     hyperparameters,
     data,
@@ -83,8 +83,9 @@ export const events: Route = async ({ services }, req, res) => {
   const limit = queryInt(req.query, "limit", 20, 1, PAGE_LIMITS.logs);
   const after = queryString(req.query, "after");
   const ids = [run.id];
-  const [metrics, logs, checkpoints, base] = await Promise.all([
+  const [metrics, evals, logs, checkpoints, base] = await Promise.all([
     metricsOfRuns(services, ids, { sinceStep: null, last: null }),
+    evalsOfRuns(services, ids),
     logsOfRuns(services, ids, PAGE_LIMITS.logs),
     checkpointsOfRuns(services, ids),
     getModel(services, run.baseModelId),
@@ -93,6 +94,7 @@ export const events: Route = async ({ services }, req, res) => {
     run,
     fineTunedModel: run.status === "SUCCEEDED" ? fineTunedName(base.name, run) : null,
     metrics: metrics.get(run.id)!,
+    evals: evals.get(run.id)!,
     logs: logs.get(run.id)!,
     checkpoints: checkpoints.get(run.id)!,
   });
@@ -106,12 +108,14 @@ export const checkpoints: Route = async ({ services }, req, res) => {
   const run = await getRun(services, runIdOf(String(req.params.job_id)));
   const limit = queryInt(req.query, "limit", 10, 1, PAGE_LIMITS.logs);
   const after = queryString(req.query, "after");
-  const [saved, metrics, base] = await Promise.all([
+  const [saved, metrics, evals, base] = await Promise.all([
     checkpointsOfRuns(services, [run.id]),
     metricsOfRuns(services, [run.id], { sinceStep: null, last: null }),
+    evalsOfRuns(services, [run.id]),
     getModel(services, run.baseModelId),
   ]);
   const loss = new Map(metrics.get(run.id)!.map((m) => [m.step, m.loss]));
+  const validLoss = new Map(evals.get(run.id)!.map((e) => [e.step, e.evalLoss]));
   const model = fineTunedName(base.name, run);
   const all = saved.get(run.id)!.reverse().map((c) => ({
     object: "fine_tuning.job.checkpoint",
@@ -120,7 +124,11 @@ export const checkpoints: Route = async ({ services }, req, res) => {
     // named as OpenAI names them; tunegraph serves only the job's final model so far
     fine_tuned_model_checkpoint: `${model}:ckpt-step-${c.step}`,
     fine_tuning_job_id: jobId(run.id),
-    metrics: { step: c.step, ...(loss.has(c.step) ? { train_loss: loss.get(c.step) } : {}) },
+    metrics: {
+      step: c.step,
+      ...(loss.has(c.step) ? { train_loss: loss.get(c.step) } : {}),
+      ...(validLoss.has(c.step) ? { valid_loss: validLoss.get(c.step), full_valid_loss: validLoss.get(c.step) } : {}),
+    },
     step_number: c.step,
   }));
   const start = after === undefined ? 0 : all.findIndex((c) => c.id === after) + 1;

@@ -1,10 +1,10 @@
-import type { CheckpointRecord, LogRecord, MetricRecord, RunRecord } from "../../services/records.js";
-import { fileId } from "./files.js";
+import type { CheckpointRecord, EvalRecord, LogRecord, MetricRecord, RunRecord } from "../../services/records.js";
 import { jobId } from "./jobs.js";
 import { unixSeconds } from "./route.js";
 
 // A job's events, composed from what the run stores: its life (created, started, ended), metrics as `metrics`
-// events with OpenAI's field names (plus HF's learning_rate, grad_norm, epoch), log lines and checkpoints as
+// events with OpenAI's field names (plus HF's learning_rate, grad_norm, epoch; evaluations as valid_loss and
+// full_valid_loss, the whole validation file being scored each time), log lines and checkpoints as
 // `message` events. Ids are stable, so `after` pages through them.
 
 export interface JobEvent {
@@ -26,25 +26,27 @@ export interface RunHistory {
   run: RunRecord;
   fineTunedModel: string | null;
   metrics: MetricRecord[];
+  evals: EvalRecord[];
   logs: LogRecord[];
   checkpoints: CheckpointRecord[];
 }
 
 /** Newest first, as OpenAI lists them. */
-export function jobEvents({ run, fineTunedModel, metrics, logs, checkpoints }: RunHistory): JobEvent[] {
+export function jobEvents({ run, fineTunedModel, metrics, evals, logs, checkpoints }: RunHistory): JobEvent[] {
   const id = (tag: string) => `ftevent-${run.id}-${tag}`;
   const make = (at: Date, tag: string, message: string, level: JobEvent["level"] = "info", type: JobEvent["type"] = "message", data: object | null = null): Timed => ({
     at,
     event: { object: "fine_tuning.job.event", id: id(tag), created_at: unixSeconds(at), level, message, type, data },
   });
   const timed: Timed[] = [make(run.createdAt, "created", `Created fine-tuning job: ${jobId(run.id)}`)];
-  if (run.validationDatasetId) {
-    timed.push(make(run.createdAt, "validation", `Validation file ${fileId(run.validationDatasetId)} is stored with the job; it is not evaluated yet (no valid_loss)`, "warn"));
-  }
   if (run.startedAt) timed.push(make(run.startedAt, "started", "Fine-tuning job started"));
   for (const m of metrics) {
     const data = { step: m.step, train_loss: m.loss, total_steps: run.maxSteps, learning_rate: m.learningRate, grad_norm: m.gradNorm, epoch: m.epoch };
     timed.push(make(m.at, `m${m.step}`, `Step ${m.step}/${run.maxSteps}: training loss=${m.loss.toFixed(4)}`, "info", "metrics", data));
+  }
+  for (const e of evals) {
+    const data = { step: e.step, valid_loss: e.evalLoss, full_valid_loss: e.evalLoss, total_steps: run.maxSteps, epoch: e.epoch };
+    timed.push(make(e.at, `e${e.step}`, `Step ${e.step}/${run.maxSteps}: validation loss=${e.evalLoss.toFixed(4)}`, "info", "metrics", data));
   }
   // a log line has no id of its own: its time, and its place among the lines of that millisecond
   const sameMs = new Map<number, number>();

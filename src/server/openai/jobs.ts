@@ -41,7 +41,7 @@ export function readHyperparameters(body: Body): { hyperparameters: Record<strin
     if (key !== "hyperparameters" && key !== "data") throw badParam(`tunegraph.${key}`, `Unrecognized argument tunegraph.${key}: it takes hyperparameters and data`, "unknown_parameter");
   }
   const hp: Record<string, unknown> = { ...optObject(ext, "hyperparameters") };
-  const names: ParamNames = { "hyperparameters.": "tunegraph.hyperparameters.", "data.": "tunegraph.data.", datasetId: "training_file", validationDatasetId: "validation_file", baseModelId: "model", initAdapterId: "model" };
+  const names: ParamNames = { "hyperparameters.": "tunegraph.hyperparameters.", "data.": "tunegraph.data.", datasetId: "training_file", evalDatasetId: "validation_file", baseModelId: "model", initAdapterId: "model" };
   const take = (theirs: string, ours: keyof TrainingHyperparameters, value: number | undefined) => {
     if (value === undefined) return;
     if (hp[ours] !== undefined) throw badParam(`hyperparameters.${theirs}`, `hyperparameters.${theirs} and tunegraph.hyperparameters.${ours} set the same thing: give one`);

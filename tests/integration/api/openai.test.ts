@@ -260,25 +260,30 @@ describe("the /v1 API with the openai client", () => {
 
     // the same run, seen through GraphQL
     const run = await api.gql<{ trainingRun: object }>(
-      `{ trainingRun(id: "${(done as unknown as { tunegraph: { run_id: string } }).tunegraph.run_id}") { status suffix fineTunedModel currentStep validationDataset { filename format } } }`,
+      `{ trainingRun(id: "${(done as unknown as { tunegraph: { run_id: string } }).tunegraph.run_id}") { status suffix fineTunedModel currentStep evalDataset { filename format } } }`,
       {},
       auth,
     );
-    expect(run.data!.trainingRun).toEqual({ status: "SUCCEEDED", suffix: "concise", fineTunedModel: "ft:demo-tiny:concise", currentStep: 4, validationDataset: { filename: "train.jsonl", format: "chat-messages" } });
+    expect(run.data!.trainingRun).toEqual({ status: "SUCCEEDED", suffix: "concise", fineTunedModel: "ft:demo-tiny:concise", currentStep: 4, evalDataset: { filename: "train.jsonl", format: "chat-messages" } });
 
     const events = [];
     for await (const e of client.fineTuning.jobs.listEvents(created.id, { limit: 3 })) events.push(e);
     expect(events[0]).toMatchObject({ type: "message", message: "The job has successfully completed" });
-    const metrics = events.filter((e) => e.type === "metrics").reverse();
-    expect(metrics.map((e) => (e.data as { step: number }).step)).toEqual([1, 2, 3, 4]);
+    const stepOf = (e: { data?: unknown }) => (e.data as { step: number }).step;
+    const metrics = events.filter((e) => e.type === "metrics" && "train_loss" in (e.data as object)).reverse();
+    expect(metrics.map(stepOf)).toEqual([1, 2, 3, 4]);
     for (const m of metrics) expect(m.data).toMatchObject({ train_loss: expect.any(Number), total_steps: 4 });
-    expect(events.map((e) => e.message)).toEqual(expect.arrayContaining(["New fine-tuned model created: ft:demo-tiny:concise", expect.stringMatching(/not evaluated yet/)]));
+    // the validation file is evaluated every saveSteps (evalSteps' default) and at the end
+    const validation = events.filter((e) => e.type === "metrics" && "valid_loss" in (e.data as object)).reverse();
+    expect(validation.map(stepOf)).toEqual([2, 4]);
+    for (const v of validation) expect(v.data).toMatchObject({ valid_loss: expect.any(Number), full_valid_loss: expect.any(Number), total_steps: 4 });
+    expect(events.map((e) => e.message)).toEqual(expect.arrayContaining(["New fine-tuned model created: ft:demo-tiny:concise", expect.stringMatching(/^Step 4\/4: validation loss=\d/)]));
     expect(events.at(-1)!.message).toBe(`Created fine-tuning job: ${created.id}`);
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 
     const checkpoints = await client.fineTuning.jobs.checkpoints.list(created.id);
     expect(checkpoints.data.map((c) => c.step_number)).toEqual(expect.arrayContaining([2]));
-    expect(checkpoints.data[0]).toMatchObject({ object: "fine_tuning.job.checkpoint", fine_tuning_job_id: created.id, metrics: { train_loss: expect.any(Number) } });
+    expect(checkpoints.data[0]).toMatchObject({ object: "fine_tuning.job.checkpoint", fine_tuning_job_id: created.id, metrics: { train_loss: expect.any(Number), valid_loss: expect.any(Number) } });
 
     await expect(client.fineTuning.jobs.cancel(created.id)).rejects.toBeInstanceOf(OpenAI.ConflictError);
     await expect(client.files.delete(file.id)).rejects.toBeInstanceOf(OpenAI.ConflictError);
