@@ -32,7 +32,7 @@ export interface TestApi {
 export interface GqlResponse<T> {
   status: number;
   data?: T;
-  errors?: { message: string; extensions?: { code?: string } }[];
+  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
 }
 
 export interface TestApiOptions {
