@@ -1,15 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Batch } from "../../data/batcher.js";
+import { batchRows, type Batch } from "../../data/batcher.js";
 import { layerPath } from "../../model/phi-layout.js";
 import type { MicroStepResult } from "../training/step-engine.js";
 import type { LoraLayer } from "./lora.js";
 import { shiftLabels } from "../training/labels.js";
 import { maskedCrossEntropy } from "./loss.js";
 import type { Adapter, LayerContext, PhiModel, TokenBatch } from "./phi.js";
-
-function rows(data: Int32Array, b: number, t: number): number[][] {
-  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * t, (i + 1) * t)));
-}
 
 /**
  * Forward and backward of one micro-batch: `weight` × the mean cross-entropy over its counted positions, and its
@@ -25,7 +21,11 @@ export function microStep(
   checkpointing: boolean,
 ): MicroStepResult {
   const { batchSize: B, seqLen: T } = batch;
-  const tokens: TokenBatch = { inputIds: rows(batch.inputIds, B, T), attentionMask: rows(batch.attentionMask, B, T) };
+  const tokens: TokenBatch = {
+    inputIds: batchRows(batch.inputIds, batch),
+    attentionMask: batchRows(batch.attentionMask, batch),
+    segmentIds: batch.segmentIds && batchRows(batch.segmentIds, batch),
+  };
   const { targets, count } = shiftLabels(batch.labels, B, T);
   const adapters = new Map<string, Adapter>(
     lora.map((l, i) => [l.module, (x: tf.Tensor2D) => l.apply(x, dropoutSeeds ? dropoutSeeds[i] : undefined)]),

@@ -81,7 +81,7 @@ export const HYPERPARAMETER_SPEC = {
   warmupRatio: { type: "float", label: "Warmup ratio", group: "schedule", default: 0, min: 0, max: 1, help: "warmup as a fraction of the steps (when warmupSteps is 0)", hf: "warmup_ratio", resumeMustMatch: true, advanced: true },
   maxGradNorm: { type: "float", label: "Max grad norm", group: "optimizer", default: 0.3, min: 0, max: 1e6, help: "global-norm gradient clipping (0: off)", hf: "max_grad_norm", resumeMustMatch: false, advanced: true },
   maxSeqLength: { type: "int", label: "Max sequence length", group: "data", default: 512, min: 2, max: 131072, help: "truncate (or pack) sequences to this many tokens", hf: "max_seq_length", resumeMustMatch: true, flag: "max-seq-len", advanced: true },
-  packing: { type: "bool", label: "Packing", group: "data", default: false, help: "concatenate examples into maxSeqLength blocks", hf: "packing", resumeMustMatch: true, advanced: true },
+  packing: { type: "bool", label: "Packing", group: "data", default: false, help: "concatenate examples into maxSeqLength blocks (block-diagonal attention, positions restart: no cross-talk)", hf: "packing", resumeMustMatch: true, advanced: true },
   completionOnly: { type: "bool", label: "Completion-only loss", group: "data", default: false, help: "train on assistant turns only", hf: "completion_only_loss", resumeMustMatch: true, advanced: true },
   seed: { type: "int", label: "Seed", group: "run", default: 42, min: 0, max: INT32_MAX, help: "seed for LoRA init, data order and dropout", hf: "seed", resumeMustMatch: true, advanced: true },
   // HF's default; the seed's job logged every 500 steps too (README)
