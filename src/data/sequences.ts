@@ -5,7 +5,7 @@ import { skip, type Example } from "./types.js";
 export interface SequenceOptions {
   maxSeqLength: number;
   completionOnly: boolean;
-  /** Concatenate examples (EOS between them) into `maxSeqLength` blocks, each sequence in a block attending only to itself. */
+  /** Concatenate examples (EOS between them) into `maxSeqLength` blocks; each sequence attends only to itself. */
   packing: boolean;
   /** The model's `vocab_size`: a token id at or above it is an error naming the example. */
   vocabSize?: number;
@@ -32,10 +32,10 @@ function hasTrainedLabel(labels: number[]): boolean {
 }
 
 /**
- * Concatenate the examples (EOS after each that lacks one) and cut the stream into blocks. Each piece of a block is a sequence of its
- * own (a cut example continues in the next block as a new one): its segment id tells the engines to keep attention and
- * positions within it, and its first label is -100, so the shifted loss never predicts it from the previous sequence
- * (HF's DataCollatorWithFlattening does the same).
+ * Concatenate the examples (EOS after each that lacks one) and cut the stream into blocks. Each piece of a block is a
+ * sequence of its own (a cut example continues in the next block as a new one): its segment id tells the engines to keep
+ * attention and positions within it, and its first label is -100, so the shifted loss never predicts it from the
+ * previous sequence (HF's DataCollatorWithFlattening does the same).
  */
 function pack(examples: TokenizedExample[], blockSize: number, eosTokenId: number): TokenizedExample[] {
   const ids: number[] = [];
