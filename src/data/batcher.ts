@@ -11,6 +11,8 @@ export interface Batch {
   seqLen: number;
   /** Positions with attention mask 1 (not padding). */
   tokens: number;
+  /** Packed rows only: each token's sequence within its row (TokenizedExample.segmentIds), -1 on padding. */
+  segmentIds?: Int32Array;
 }
 
 export interface BatcherOptions {
@@ -110,13 +112,14 @@ export class Batcher {
   }
 }
 
-/** Right-pad rows to the longest one: pad id, label -100, attention mask 0. */
+/** Right-pad rows to the longest one: pad id, label -100, attention mask 0 (segment id -1 when packed). */
 export function collate(rows: TokenizedExample[], padTokenId: number): Batch {
   const seqLen = Math.max(...rows.map((r) => r.inputIds.length));
   const n = rows.length;
   const inputIds = new Int32Array(n * seqLen).fill(padTokenId);
   const labels = new Int32Array(n * seqLen).fill(IGNORE_INDEX);
   const attentionMask = new Int32Array(n * seqLen);
+  const segmentIds = rows.some((r) => r.segmentIds) ? new Int32Array(n * seqLen).fill(-1) : undefined;
   let tokens = 0;
   rows.forEach((r, b) => {
     const o = b * seqLen;
@@ -124,7 +127,17 @@ export function collate(rows: TokenizedExample[], padTokenId: number): Batch {
     labels.set(r.labels, o);
     if (r.attentionMask) attentionMask.set(r.attentionMask, o);
     else attentionMask.fill(1, o, o + r.inputIds.length);
+    if (segmentIds) {
+      if (r.segmentIds) segmentIds.set(r.segmentIds, o);
+      else segmentIds.fill(0, o, o + r.inputIds.length);
+    }
   });
   for (let i = 0; i < attentionMask.length; i++) tokens += attentionMask[i];
-  return { inputIds, attentionMask, labels, batchSize: n, seqLen, tokens };
+  return { inputIds, attentionMask, labels, batchSize: n, seqLen, tokens, ...(segmentIds && { segmentIds }) };
+}
+
+/** One of a batch's [batchSize, seqLen] arrays as rows. */
+export function batchRows(data: Int32Array, batch: Batch): number[][] {
+  const T = batch.seqLen;
+  return Array.from({ length: batch.batchSize }, (_, b) => Array.from(data.subarray(b * T, (b + 1) * T)));
 }

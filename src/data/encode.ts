@@ -13,6 +13,11 @@ export interface TokenizedExample {
   labels: number[];
   /** Only for tokenized rows that brought their own mask; otherwise all ones. */
   attentionMask?: number[];
+  /**
+   * Packed blocks only: which of the block's sequences (0, 1, …) each token belongs to. Attention and position ids stay
+   * within one sequence, so a packed sequence trains as it would alone (TRL's padding-free packing).
+   */
+  segmentIds?: number[];
 }
 
 export const IGNORE_INDEX = -100;

@@ -5,7 +5,7 @@ import { skip, type Example } from "./types.js";
 export interface SequenceOptions {
   maxSeqLength: number;
   completionOnly: boolean;
-  /** Concatenate examples (EOS between them) and cut the stream into `maxSeqLength` blocks. */
+  /** Concatenate examples (EOS between them) into `maxSeqLength` blocks; each sequence attends only to itself. */
   packing: boolean;
   /** The model's `vocab_size`: a token id at or above it is an error naming the example. */
   vocabSize?: number;
@@ -33,11 +33,19 @@ function hasTrainedLabel(labels: number[]): boolean {
   return false;
 }
 
+/**
+ * Concatenate the examples (EOS after each that lacks one) and cut the stream into blocks. Each piece of a block is a
+ * sequence of its own (a cut example continues in the next block as a new one): its segment id tells the engines to keep
+ * attention and positions within it, and its first label is -100, so the shifted loss never predicts it from the
+ * previous sequence (HF's DataCollatorWithFlattening does the same).
+ */
 function pack(examples: TokenizedExample[], blockSize: number, eosTokenId: number): TokenizedExample[] {
   const ids: number[] = [];
   const labels: number[] = [];
   const mask: number[] = [];
+  const starts = new Set<number>();
   for (const ex of examples) {
+    starts.add(ids.length);
     for (let i = 0; i < ex.inputIds.length; i++) {
       ids.push(ex.inputIds[i]);
       labels.push(ex.labels[i]);
@@ -52,7 +60,16 @@ function pack(examples: TokenizedExample[], blockSize: number, eosTokenId: numbe
   const blocks: TokenizedExample[] = [];
   for (let s = 0; s < ids.length; s += blockSize) {
     const e = Math.min(s + blockSize, ids.length);
-    blocks.push({ inputIds: ids.slice(s, e), labels: labels.slice(s, e), attentionMask: mask.slice(s, e) });
+    const block = { inputIds: ids.slice(s, e), labels: labels.slice(s, e), attentionMask: mask.slice(s, e), segmentIds: [] as number[] };
+    let segment = -1;
+    for (let t = s; t < e; t++) {
+      if (t === s || starts.has(t)) {
+        segment++;
+        block.labels[t - s] = IGNORE_INDEX;
+      }
+      block.segmentIds.push(segment);
+    }
+    blocks.push(block);
   }
   return blocks;
 }

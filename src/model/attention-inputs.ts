@@ -2,21 +2,33 @@
 
 const FLOAT32_MIN = -3.4028234663852886e38; // torch.finfo(float32).min, HF's masked value
 
-/** HF's generate: position_ids = cumsum(attention_mask) - 1, padding positions set to 1. */
-export function defaultPositions(maskRows: number[][]): number[][] {
-  return maskRows.map((row) => {
+/**
+ * HF's generate: position_ids = cumsum(attention_mask) - 1, padding positions set to 1. With `segmentRows` (packed
+ * rows, TokenizedExample.segmentIds) the count restarts at each sequence of the row, as if it were a row of its own.
+ */
+export function defaultPositions(maskRows: number[][], segmentRows?: number[][]): number[][] {
+  return maskRows.map((row, b) => {
     let seen = 0;
-    return row.map((x) => (x === 1 ? seen++ : 1));
+    return row.map((x, t) => {
+      if (segmentRows && t > 0 && segmentRows[b][t] !== segmentRows[b][t - 1]) seen = 0;
+      return x === 1 ? seen++ : 1;
+    });
   });
 }
 
-/** Additive attention bias [B, 1, T, T]: 0 where allowed, float32 min where causal or padding masks it. */
-export function attentionBias(maskRows: number[][]): Float32Array {
+/**
+ * Additive attention bias [B, 1, T, T]: 0 where allowed, float32 min where causal or padding masks it, and with
+ * `segmentRows` (packed rows) where the key is in another of the row's sequences: block-diagonal causal attention.
+ */
+export function attentionBias(maskRows: number[][], segmentRows?: number[][]): Float32Array {
   const B = maskRows.length, T = maskRows[0]?.length ?? 0;
   const bias = new Float32Array(B * T * T);
   for (let b = 0; b < B; b++) {
+    const seg = segmentRows?.[b];
     for (let i = 0; i < T; i++) {
-      for (let j = 0; j < T; j++) if (j > i || maskRows[b][j] === 0) bias[(b * T + i) * T + j] = FLOAT32_MIN;
+      for (let j = 0; j < T; j++) {
+        if (j > i || maskRows[b][j] === 0 || (seg && seg[j] !== seg[i])) bias[(b * T + i) * T + j] = FLOAT32_MIN;
+      }
     }
   }
   return bias;

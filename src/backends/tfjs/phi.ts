@@ -28,11 +28,13 @@ export interface PhiLoadOptions {
   doubleQuant?: boolean;
 }
 
-/** Token ids [B][T]; optional attention mask (1 = token, 0 = padding) and position ids, both [B][T]. */
+/** Token ids [B][T]; optional attention mask (1 = token, 0 = padding), position ids and segment ids, all [B][T]. */
 export interface TokenBatch {
   inputIds: number[][];
   attentionMask?: number[][];
   positionIds?: number[][];
+  /** Packed rows: each token's sequence in its row; attention and default positions stay within one sequence. */
+  segmentIds?: number[][];
 }
 
 export interface ForwardOptions {
@@ -46,7 +48,7 @@ export interface ForwardOptions {
 export interface LayerContext extends ForwardOptions {
   batch: number;
   seq: number;
-  /** Additive attention bias [B, 1, T, T]: 0 where allowed, float32 min where causal or padding masks it. */
+  /** Additive attention bias [B, 1, T, T]: 0 where allowed, float32 min where causal, padding or packing masks it. */
   mask: tf.Tensor4D;
   /** Rotary tables [B, T, 1, rot]. */
   cos: tf.Tensor4D;
@@ -147,10 +149,11 @@ export class PhiModel {
     const maskRows = batch.attentionMask ?? inputIds.map((row) => row.map(() => 1));
     checkRect("input_ids", inputIds, B, T, (id) => Number.isInteger(id) && id >= 0 && id < this.config.vocab_size, `an integer in [0, ${this.config.vocab_size})`);
     checkRect("attention_mask", maskRows, B, T, (x) => x === 0 || x === 1, "0 or 1");
-    const positions = batch.positionIds ?? defaultPositions(maskRows);
+    if (batch.segmentIds) checkRect("segment_ids", batch.segmentIds, B, T, Number.isInteger, "an integer");
+    const positions = batch.positionIds ?? defaultPositions(maskRows, batch.segmentIds);
     checkRect("position_ids", positions, B, T, (p) => Number.isInteger(p) && p >= 0, "a non-negative integer");
 
-    const bias = attentionBias(maskRows);
+    const bias = attentionBias(maskRows, batch.segmentIds);
     const { cos, sin } = rotaryTables(positions, rotaryDim(this.config), this.config.rope_theta);
     const rot = rotaryDim(this.config);
     const mask = tf.tensor4d(bias, [B, 1, T, T]);

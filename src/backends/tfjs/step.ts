@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Batch } from "../../data/batcher.js";
+import { batchRows, type Batch } from "../../data/batcher.js";
 import { layerPath } from "../../model/phi-layout.js";
 import type { LossSum, MicroStepResult } from "../training/step-engine.js";
 import { adapterHooks, type LoraLayer } from "./lora.js";
@@ -7,8 +7,13 @@ import { shiftLabels } from "../training/labels.js";
 import { maskedCrossEntropy } from "./loss.js";
 import type { Adapter, LayerContext, PhiModel, TokenBatch } from "./phi.js";
 
-function rows(data: Int32Array, b: number, t: number): number[][] {
-  return Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * t, (i + 1) * t)));
+/** The batch as the model reads it: rows of ids, mask and (packed batches) segment ids. */
+function tokenBatch(batch: Batch): TokenBatch {
+  return {
+    inputIds: batchRows(batch.inputIds, batch),
+    attentionMask: batchRows(batch.attentionMask, batch),
+    segmentIds: batch.segmentIds && batchRows(batch.segmentIds, batch),
+  };
 }
 
 /**
@@ -25,7 +30,7 @@ export function microStep(
   checkpointing: boolean,
 ): MicroStepResult {
   const { batchSize: B, seqLen: T } = batch;
-  const tokens: TokenBatch = { inputIds: rows(batch.inputIds, B, T), attentionMask: rows(batch.attentionMask, B, T) };
+  const tokens = tokenBatch(batch);
   const { targets, count } = shiftLabels(batch.labels, B, T);
   const adapters = new Map<string, Adapter>(
     lora.map((l, i) => [l.module, (x: tf.Tensor2D) => l.apply(x, dropoutSeeds ? dropoutSeeds[i] : undefined)]),
@@ -46,7 +51,7 @@ export function microStep(
 /** The forward of one batch without dropout or tape: Σ cross-entropy over its counted positions (evaluation). */
 export function evalLoss(model: PhiModel, lora: LoraLayer[], batch: Batch): LossSum {
   const { batchSize: B, seqLen: T } = batch;
-  const tokens: TokenBatch = { inputIds: rows(batch.inputIds, B, T), attentionMask: rows(batch.attentionMask, B, T) };
+  const tokens = tokenBatch(batch);
   const { targets, count } = shiftLabels(batch.labels, B, T);
   const ctx = model.context(tokens, { adapters: adapterHooks(lora), training: false });
   try {

@@ -27,6 +27,18 @@ describe("collate", () => {
     expect(Array.from(b.labels)).toEqual([IGNORE_INDEX, 6, IGNORE_INDEX, 7, 8, 9, 1, 2, 3]);
     expect(Array.from(b.attentionMask)).toEqual([1, 1, 0, 1, 1, 1, 1, 1, 0]);
     expect(b.tokens).toBe(7);
+    expect(b.segmentIds).toBeUndefined();
+  });
+
+  it("carries packed rows' segment ids, -1 on padding", () => {
+    const b = collate(
+      [
+        { inputIds: [5, 6, 7], labels: [IGNORE_INDEX, 6, IGNORE_INDEX], segmentIds: [0, 0, 1] },
+        { inputIds: [8, 9], labels: [IGNORE_INDEX, 9], segmentIds: [0, 0] },
+      ],
+      50256,
+    );
+    expect(Array.from(b.segmentIds!)).toEqual([0, 0, 1, 0, 0, -1]);
   });
 });
 

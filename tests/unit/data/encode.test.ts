@@ -83,19 +83,21 @@ describe("prepareSequences", () => {
     );
   });
 
-  it("packs examples separated by EOS into blocks of maxSeqLength", () => {
+  it("packs examples separated by EOS into blocks of maxSeqLength, each piece a sequence of its own", () => {
     const tokens: Example[] = [
       { kind: "tokens", inputIds: [1, 2, 3], labels: [1, 2, 3] },
       { kind: "tokens", inputIds: [4, 5, 50256], labels: [IGNORE_INDEX, 5, 50256] },
       { kind: "tokens", inputIds: [6, 7, 8, 9], labels: [6, 7, 8, 9], attentionMask: [1, 1, 1, 0] },
     ];
     const r = prepareSequences(tokens, tok, { maxSeqLength: 4, completionOnly: false, packing: true });
+    // a sequence's first label is never predicted from the one before; the third example, cut at the block's end,
+    // goes on in the next block as a new sequence (segment 0 again, its first label not counted)
     expect(r.sequences).toEqual([
-      { inputIds: [1, 2, 3, 50256], labels: [1, 2, 3, 50256], attentionMask: [1, 1, 1, 1] },
-      { inputIds: [4, 5, 50256, 6], labels: [IGNORE_INDEX, 5, 50256, 6], attentionMask: [1, 1, 1, 1] },
-      { inputIds: [7, 8, 9, 50256], labels: [7, 8, 9, 50256], attentionMask: [1, 1, 0, 1] },
+      { inputIds: [1, 2, 3, 50256], labels: [IGNORE_INDEX, 2, 3, 50256], attentionMask: [1, 1, 1, 1], segmentIds: [0, 0, 0, 0] },
+      { inputIds: [4, 5, 50256, 6], labels: [IGNORE_INDEX, 5, 50256, IGNORE_INDEX], attentionMask: [1, 1, 1, 1], segmentIds: [0, 0, 0, 1] },
+      { inputIds: [7, 8, 9, 50256], labels: [IGNORE_INDEX, 8, 9, 50256], attentionMask: [1, 1, 0, 1], segmentIds: [0, 0, 0, 0] },
     ]);
-    expect(r.counts.truncated).toBe(0);
+    expect(r.counts).toMatchObject({ truncated: 0, trainedTokens: 3 + 2 + 3 });
   });
 
   it("rejects a token id outside the model's vocabulary", () => {

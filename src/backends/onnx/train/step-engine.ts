@@ -11,7 +11,7 @@
  */
 import os from "node:os";
 import * as ort from "onnxruntime-node";
-import type { Batch } from "../../../data/batcher.js";
+import { batchRows, type Batch } from "../../../data/batcher.js";
 import { attentionBias, defaultPositions, rotaryTables } from "../../../model/attention-inputs.js";
 import { rotaryDim, type PhiConfig } from "../../../model/config.js";
 import { UserError } from "../../../model/errors.js";
@@ -151,10 +151,11 @@ class OnnxStep implements StepEngine {
     const c = this.config;
     const { batchSize: B, seqLen: T } = batch;
     const N = B * T, rot = rotaryDim(c);
-    const maskRows = Array.from({ length: B }, (_, b) => Array.from(batch.attentionMask.subarray(b * T, (b + 1) * T)));
-    const tables = rotaryTables(defaultPositions(maskRows), rot, c.rope_theta);
+    const maskRows = batchRows(batch.attentionMask, batch);
+    const segmentRows = batch.segmentIds && batchRows(batch.segmentIds, batch);
+    const tables = rotaryTables(defaultPositions(maskRows, segmentRows), rot, c.rope_theta);
     const shared: Feeds = {
-      [ATTENTION_BIAS]: f32(attentionBias(maskRows), [B, 1, T, T]),
+      [ATTENTION_BIAS]: f32(attentionBias(maskRows, segmentRows), [B, 1, T, T]),
       [ROTARY_COS]: f32(tables.cos, [B, 1, T, rot]),
       [ROTARY_SIN]: f32(tables.sin, [B, 1, T, rot]),
     };
