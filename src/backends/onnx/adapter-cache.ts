@@ -94,7 +94,11 @@ export class AdapterCache {
     });
     const { config } = read;
     if (config.r > this.spec.maxRank) {
-      throw new UserError(`adapter ${dir}: rank ${config.r} is above this export's max rank ${this.spec.maxRank} (re-export with --lora-max-rank ${config.r} or merge the adapter)`);
+      // one message for both faces: the CLI's export takes a flag, the server's automatic export an environment variable
+      throw new UserError(
+        `adapter ${dir}: rank ${config.r} is above this export's max rank ${this.spec.maxRank}: merge the adapter (mergeAdapter, tunegraph merge), ` +
+          `or export the base again with a larger max rank (tunegraph export --lora-max-rank ${config.r}; for the server's exports TUNEGRAPH_LORA_MAX_RANK=${config.r})`,
+      );
     }
     const missing = config.target_modules.filter((t) => !(this.spec.targets as string[]).includes(t));
     if (missing.length > 0) {

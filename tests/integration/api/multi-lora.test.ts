@@ -79,7 +79,7 @@ describe("generate with input.adapterId (multi-LoRA over GraphQL)", () => {
   it("refuses an adapter that does not fit with one error naming it, and keeps serving", async () => {
     const cases: [Promise<{ errors?: { message: string }[] }>, RegExp][] = [
       [generate(baseId, adapters.wider), new RegExp(`adapterId: adapter wider belongs to base model ${otherBaseId}, not to ${baseId}`)],
-      [generate(baseId, adapters.big), /adapter .*peft\/big: rank 32 is above this export's max rank 16/],
+      [generate(baseId, adapters.big), /adapter .*peft\/big: rank 32 is above this export's max rank 16: merge the adapter .*TUNEGRAPH_LORA_MAX_RANK=32\)$/],
       [generate(baseId, "nope"), /adapterId: no adapter nope/],
     ];
     for (const [call, message] of cases) {
