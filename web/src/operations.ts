@@ -89,6 +89,8 @@ export interface GenerationStats {
   completionTokens: number;
   timeToFirstTokenMs: number;
   tokensPerSecond: number;
+  /** the adapter served unmerged on the base model (null: none, or deleted since) */
+  adapter: Named | null;
 }
 export interface Chunk {
   text: string;
@@ -167,10 +169,21 @@ export interface ServedData {
   mergedModels: (MergedRow & { baseModel: { randomWeights: boolean } })[];
 }
 
+/** every adapter (the API has no per-model filter): the playground keeps those of the chosen base model */
+export const ADAPTERS = `query Adapters { adapters { id name baseModel { id } run { name currentStep } } }`;
+export interface AdapterChoice extends Named {
+  baseModel: { id: string };
+  /** the run that trained it; null when imported */
+  run: { name: string | null; currentStep: number } | null;
+}
+export interface AdaptersData {
+  adapters: AdapterChoice[];
+}
+
 export const GENERATE = `subscription Generate($input: GenerateInput!) {
   generationStream(input: $input) {
     text done
-    generation { id text finishReason promptTokens completionTokens timeToFirstTokenMs tokensPerSecond }
+    generation { id text finishReason promptTokens completionTokens timeToFirstTokenMs tokensPerSecond adapter { id name } }
   }
 }`;
 export interface GenerateData {

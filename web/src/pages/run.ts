@@ -108,11 +108,11 @@ export const mountRun: Page = (root, _params, id) => {
 
   const drawMerge = async () => {
     clearTimeout(mergeTimer);
-    const adapter = run?.adapter;
-    if (!adapter) {
+    if (!run?.adapter) {
       clear(merge, h("p", { class: "muted" }, "The adapter appears when the run succeeds."));
       return;
     }
+    const { adapter, baseModel } = run;
     let merged: MergedRow[] = [];
     try {
       merged = (await request<MergedData>(MERGED_MODELS)).mergedModels.filter((m) => m.adapter.id === adapter.id);
@@ -134,7 +134,8 @@ export const mountRun: Page = (root, _params, id) => {
       }
     };
     clear(merge,
-      h("p", {}, pathCode(adapter.path), ` · ${fmtBytes(adapter.sizeBytes)}`),
+      h("p", {}, pathCode(adapter.path), ` · ${fmtBytes(adapter.sizeBytes)} · `,
+        h("a", { href: `#/playground?model=${encodeURIComponent(baseModel.id)}&adapter=${encodeURIComponent(adapter.id)}` }, "chat with it unmerged")),
       h("div", { class: "inline" }, precision, h("button", { type: "button", onclick: () => void start() }, "Merge")),
       note,
       h("ul", { class: "merged" }, ...merged.map((m) => h("li", { "data-merged": m.id, "data-status": m.status },
