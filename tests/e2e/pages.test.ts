@@ -1,12 +1,10 @@
-import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { copyFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../src/backends/registry.js";
 import { startTestApi, type TestApi } from "../integration/api/harness.js";
-import { axeViolations, buildWeb, hasChromium, launch, repoRoot, screenshot, watchForeignRequests } from "./browser.js";
+import { axeViolations, buildWeb, hasChromium, launch, loadBundled, screenshot, watchForeignRequests } from "./browser.js";
 
 const KEY = "e2e-pages-key-3b7d";
 const SMALL = { maxSeqLength: 64, loggingSteps: 1 };
@@ -175,19 +173,12 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
 
     it("renders Markdown and strips what a model must not inject", async () => {
       // web/src/markdown.ts as the page bundles it, loaded alone into a blank Chromium page
-      const out = await mkdtemp(path.join(os.tmpdir(), "tg-md-"));
-      await build({
-        configFile: false,
-        logLevel: "warn",
-        build: { outDir: out, emptyOutDir: true, lib: { entry: path.join(repoRoot, "web/src/markdown.ts"), name: "md", formats: ["iife"], fileName: () => "md.js" } },
-      });
       const blank = await context.newPage();
-      await blank.addScriptTag({ path: path.join(out, "md.js") });
+      await loadBundled(blank, "web/src/markdown.ts", "md");
       const html = await blank.evaluate(() => (window as unknown as { md: { renderMarkdown(s: string): string } }).md.renderMarkdown(
         "## Steps\n\n1. one\n2. two\n\n```python\nprint('hi')\n```\n\n<img src=x onerror=alert(1)><script>alert(2)</script>[x](javascript:alert(3))",
       ));
       await blank.close();
-      await rm(out, { recursive: true, force: true });
       expect(html).toContain("<h2>Steps</h2>");
       expect(html).toMatch(/<ol>\s*<li>one<\/li>/);
       expect(html).toContain('<code class="language-python">');
