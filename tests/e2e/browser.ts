@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -21,6 +22,25 @@ export function launch(): Promise<Browser> {
 /** Build the page with the project's vite config (into `outDir`, default dist/web where the server looks). */
 export async function buildWeb(outDir?: string): Promise<void> {
   await build({ configFile: path.join(repoRoot, "web", "vite.config.ts"), logLevel: "warn", build: outDir ? { outDir } : {} });
+}
+
+/**
+ * One module of web/src bundled alone by vite (an IIFE, with its CSS) and loaded into `page` as `window[name]`: its
+ * behaviour in a browser, without a server.
+ */
+export async function loadBundled(page: Page, entry: string, name: string): Promise<void> {
+  const out = await mkdtemp(path.join(os.tmpdir(), "tg-bundle-"));
+  try {
+    await build({
+      configFile: false,
+      logLevel: "warn",
+      build: { outDir: out, emptyOutDir: true, lib: { entry: path.join(repoRoot, entry), name, formats: ["iife"], fileName: () => `${name}.js` } },
+    });
+    await page.addScriptTag({ path: path.join(out, `${name}.js`) });
+    for (const css of (await readdir(out)).filter((f) => f.endsWith(".css"))) await page.addStyleTag({ path: path.join(out, css) });
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 }
 
 /** A full-page screenshot kept as a test artefact under tests/artifacts/. */

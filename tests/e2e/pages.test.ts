@@ -1,12 +1,10 @@
-import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { copyFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../src/backends/registry.js";
 import { startTestApi, type TestApi } from "../integration/api/harness.js";
-import { axeViolations, buildWeb, hasChromium, launch, repoRoot, screenshot, watchForeignRequests } from "./browser.js";
+import { axeViolations, buildWeb, hasChromium, launch, loadBundled, screenshot, watchForeignRequests } from "./browser.js";
 
 const KEY = "e2e-pages-key-3b7d";
 const SMALL = { maxSeqLength: 64, loggingSteps: 1 };
@@ -175,23 +173,49 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
 
     it("renders Markdown and strips what a model must not inject", async () => {
       // web/src/markdown.ts as the page bundles it, loaded alone into a blank Chromium page
-      const out = await mkdtemp(path.join(os.tmpdir(), "tg-md-"));
-      await build({
-        configFile: false,
-        logLevel: "warn",
-        build: { outDir: out, emptyOutDir: true, lib: { entry: path.join(repoRoot, "web/src/markdown.ts"), name: "md", formats: ["iife"], fileName: () => "md.js" } },
-      });
       const blank = await context.newPage();
-      await blank.addScriptTag({ path: path.join(out, "md.js") });
+      await loadBundled(blank, "web/src/markdown.ts", "md");
       const html = await blank.evaluate(() => (window as unknown as { md: { renderMarkdown(s: string): string } }).md.renderMarkdown(
         "## Steps\n\n1. one\n2. two\n\n```python\nprint('hi')\n```\n\n<img src=x onerror=alert(1)><script>alert(2)</script>[x](javascript:alert(3))",
       ));
       await blank.close();
-      await rm(out, { recursive: true, force: true });
       expect(html).toContain("<h2>Steps</h2>");
       expect(html).toMatch(/<ol>\s*<li>one<\/li>/);
       expect(html).toContain('<code class="language-python">');
       expect(html).not.toMatch(/onerror|<script|javascript:/);
+    });
+
+    it("lists the adapters trained on the base model, sends the chosen one's id, and names it on the reply", async () => {
+      const frames = sentFrames(page);
+      await page.goto(`${origin}/#/playground`);
+      await expect.poll(() => page.locator("#adapter-hint").textContent()).toMatch(/No adapter for this model yet/);
+      expect(await page.locator("select[name=adapter] option").allTextContents()).toEqual(["none (base model)"]);
+
+      runs.tiny = await start("tiny", { maxSteps: 2 });
+      await expect.poll(() => statusOf(runs.tiny!), { timeout: 240_000, interval: 500 }).toBe("SUCCEEDED");
+      const { adapter } = (await gql<{ trainingRun: { adapter: { id: string; name: string } } }>(
+        `query($id: ID!) { trainingRun(id: $id) { adapter { id name } } }`, { id: runs.tiny })).trainingRun;
+      await page.reload();
+      const option = page.locator("select[name=adapter] option", { hasText: adapter.name });
+      await option.waitFor({ state: "attached" });
+      expect(await option.textContent()).toBe(`tiny · step 2 · ${adapter.name}`);
+      expect(await page.locator("#adapter-hint").textContent()).toBe("served with the base model, unmerged");
+      await page.selectOption("select[name=adapter]", adapter.id);
+      await page.fill("input[name=maxNewTokens]", "4");
+      await page.fill("textarea[name=prompt]", "Hello");
+      await page.keyboard.press("Enter");
+      const reply = page.locator(".msg.assistant[data-done=true]");
+      await reply.waitFor({ timeout: 120_000 });
+      expect(frames().at(-1)).toMatchObject({ modelId, adapterId: adapter.id });
+      expect(await reply.locator(".who").textContent()).toBe(`Model + adapter ${adapter.name}`);
+      const last = await gql<{ generations: { adapter: { id: string } | null }[] }>("{ generations(last: 1) { adapter { id } } }");
+      expect(last.generations[0]!.adapter?.id).toBe(adapter.id);
+      expect(await axeViolations(page)).toEqual([]);
+      await screenshot(page, "playground-adapter");
+
+      // the run page's "chat with it unmerged" link chooses the model and the adapter
+      await page.goto(`${origin}/#/playground?model=${modelId}&adapter=${adapter.id}`);
+      await expect.poll(() => page.locator("select[name=adapter]").inputValue()).toBe(adapter.id);
     });
   });
 

@@ -1,14 +1,19 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { Metric } from "./operations.js";
+import type { EvalMetric, Metric } from "./operations.js";
 import { h } from "./dom.js";
-import { emaSmooth } from "./run-stats.js";
+import { lossChartData } from "./series.js";
 
-export const COLORS = { loss: "#2563eb", lossRaw: "rgba(37, 99, 235, 0.3)", gradNorm: "#b45309", learningRate: "#047857", throughput: "#7c3aed" };
+export const COLORS = { loss: "#2563eb", lossRaw: "rgba(37, 99, 235, 0.3)", gradNorm: "#b45309", learningRate: "#047857", throughput: "#7c3aed", evalLoss: "#be123c" };
 const HEIGHT = { main: 260, small: 150 };
 // steps are whole numbers: no 1.5 ticks on a short run
 export const STEP_AXIS: uPlot.Axis = { label: "step", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000] };
 const fromZero: uPlot.Scale["range"] = (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1];
+
+/** Eval loss: few points, so each one shows (large, filled) and a dashed line joins them, unlike the train loss. */
+export function evalLossSeries(label: string, color: string): uPlot.Series {
+  return { label, stroke: color, width: 2, dash: [6, 4], points: { show: true, size: 8, fill: color } };
+}
 
 /** A uPlot that follows its container's width. */
 export function responsive(plot: uPlot, el: HTMLElement, height: number): ResizeObserver {
@@ -18,17 +23,20 @@ export function responsive(plot: uPlot, el: HTMLElement, height: number): Resize
 }
 
 /**
- * Live training curves, keyed by step: loss (raw, and EMA-smoothed when smoothing > 0) and grad norm (two y axes);
- * learning rate and tokens/s below. Hidden until it has a point: a run that never logged shows no empty frames.
+ * Live training curves, keyed by step: loss (raw, and EMA-smoothed when smoothing > 0), eval loss once the run has
+ * evaluations, and grad norm (two y axes); learning rate and tokens/s below. Hidden until it has a point: a run that
+ * never logged shows no empty frames.
  */
 export class MetricsChart {
   readonly el: HTMLDivElement;
   private readonly points = new Map<number, Metric>();
+  private readonly evalPoints = new Map<number, EvalMetric>();
   private readonly main: uPlot;
   private readonly lr: uPlot;
   private readonly throughput: uPlot;
   private readonly resizes: ResizeObserver[];
   private smoothing = 0;
+  private evalSeries = false;
 
   constructor() {
     const mainEl = h("div", { class: "chart-main" });
@@ -91,6 +99,11 @@ export class MetricsChart {
     return [...this.points.values()].sort((a, b) => a.step - b.step);
   }
 
+  /** The evaluations so far, by step. */
+  evals(): EvalMetric[] {
+    return [...this.evalPoints.values()].sort((a, b) => a.step - b.step);
+  }
+
   /** The EMA weight of the loss line, 0 (raw) to 0.99, as W&B's slider. */
   setSmoothing(weight: number): void {
     this.smoothing = weight;
@@ -103,16 +116,28 @@ export class MetricsChart {
     this.draw();
   }
 
+  addEvals(evals: readonly EvalMetric[]): void {
+    if (evals.length === 0) return;
+    for (const e of evals) this.evalPoints.set(e.step, e);
+    this.draw();
+  }
+
   private draw(): void {
     const rows = this.metrics();
+    const evals = this.evals();
     if (rows.length === 0) return;
     const steps = rows.map((m) => m.step);
-    const loss = rows.map((m) => m.loss);
+    // added with the first evaluation, so a run without any has no "eval loss" in the legend
+    if (evals.length > 0 && !this.evalSeries) {
+      this.main.addSeries({ ...evalLossSeries("eval loss", COLORS.evalLoss), scale: "loss" });
+      this.evalSeries = true;
+    }
     this.main.setSeries(2, { show: this.smoothing > 0 });
-    this.main.setData([steps, loss, emaSmooth(loss, this.smoothing), rows.map((m) => m.gradNorm)]);
+    this.main.setData(lossChartData(rows, evals, this.smoothing));
     this.lr.setData([steps, rows.map((m) => m.learningRate)]);
     this.throughput.setData([steps, rows.map((m) => m.tokensPerSecond)]);
     this.el.dataset.points = String(rows.length);
+    this.el.dataset.evalPoints = String(evals.length);
     this.el.hidden = false;
   }
 

@@ -34,6 +34,18 @@ export interface RunRow {
   latestLoss: number | null;
   createdAt: string;
 }
+/** one evaluation on the validation split; `at`: when it ended (ISO) */
+export interface EvalMetric {
+  step: number;
+  /** null when not finite */
+  evalLoss: number | null;
+  perplexity: number | null;
+  evalTokens: number;
+  evalRuntime: number;
+  evalSamplesPerSecond: number;
+  epoch: number;
+  at: string;
+}
 export interface Summary {
   trainRuntime: number;
   trainSamplesPerSecond: number;
@@ -56,6 +68,8 @@ export interface RunDetail extends RunRow {
   hyperparameters: TrainingHyperparameters;
   summary: Summary | null;
   metrics: Metric[];
+  /** every evaluation, by step (none without a validation split) */
+  evalMetrics: EvalMetric[];
   checkpoints: CheckpointRow[];
   logs: Log[];
   adapter: AdapterRow | null;
@@ -70,13 +84,16 @@ export interface MergedRow {
   adapter: Named;
 }
 export interface ProgressEvent {
-  kind: "STATE" | "STATUS" | "METRIC" | "CHECKPOINT" | "LOG";
+  kind: "STATE" | "STATUS" | "METRIC" | "EVAL" | "CHECKPOINT" | "LOG";
   status: RunStatus;
   currentStep: number;
   maxSteps: number;
   error: string | null;
   metric: Metric | null;
   metrics: Metric[] | null;
+  eval: EvalMetric | null;
+  /** STATE: the evaluations so far */
+  evalMetrics: EvalMetric[] | null;
   logs: Log[] | null;
   checkpoint: CheckpointRow | null;
   log: Log | null;
@@ -89,6 +106,8 @@ export interface GenerationStats {
   completionTokens: number;
   timeToFirstTokenMs: number;
   tokensPerSecond: number;
+  /** the adapter served unmerged on the base model (null: none, or deleted since) */
+  adapter: Named | null;
 }
 export interface Chunk {
   text: string;
@@ -97,6 +116,7 @@ export interface Chunk {
 }
 
 const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond at";
+const EVAL_METRIC = "step evalLoss perplexity evalTokens evalRuntime evalSamplesPerSecond epoch at";
 const HYPERPARAMETERS = `r loraAlpha loraDropout targetModules useRslora batchSize gradientAccumulationSteps learningRate maxSteps
   epochs optim weightDecay adamBeta1 adamBeta2 adamEpsilon scheduler warmupSteps warmupRatio maxGradNorm maxSeqLength packing
   completionOnly seed loggingSteps saveSteps quant gradientCheckpointing`;
@@ -116,6 +136,7 @@ export const RUN = `query Run($id: ID!) {
     hyperparameters { ${HYPERPARAMETERS} }
     summary { trainRuntime trainSamplesPerSecond trainStepsPerSecond trainLoss epoch }
     metrics(last: 500) { ${METRIC} }
+    evalMetrics { ${EVAL_METRIC} }
     checkpoints { id step path createdAt }
     logs(last: 100) { level message at }
     adapter { id name path sizeBytes }
@@ -128,7 +149,7 @@ export interface RunData {
 export const PROGRESS = `subscription Progress($runId: ID!) {
   trainingProgress(runId: $runId) {
     kind status currentStep maxSteps error
-    metric { ${METRIC} } metrics { ${METRIC} }
+    metric { ${METRIC} } metrics { ${METRIC} } eval { ${EVAL_METRIC} } evalMetrics { ${EVAL_METRIC} }
     checkpoint { id step path createdAt } log { level message at } logs { level message at }
   }
 }`;
@@ -167,10 +188,21 @@ export interface ServedData {
   mergedModels: (MergedRow & { baseModel: { randomWeights: boolean } })[];
 }
 
+/** every adapter (the API has no per-model filter): the playground keeps those of the chosen base model */
+export const ADAPTERS = `query Adapters { adapters { id name baseModel { id } run { name currentStep } } }`;
+export interface AdapterChoice extends Named {
+  baseModel: { id: string };
+  /** the run that trained it; null when imported */
+  run: { name: string | null; currentStep: number } | null;
+}
+export interface AdaptersData {
+  adapters: AdapterChoice[];
+}
+
 export const GENERATE = `subscription Generate($input: GenerateInput!) {
   generationStream(input: $input) {
     text done
-    generation { id text finishReason promptTokens completionTokens timeToFirstTokenMs tokensPerSecond }
+    generation { id text finishReason promptTokens completionTokens timeToFirstTokenMs tokensPerSecond adapter { id name } }
   }
 }`;
 export interface GenerateData {

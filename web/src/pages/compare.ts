@@ -1,10 +1,10 @@
 import uPlot from "uplot";
 import { request, type ApiError } from "../api.js";
-import { responsive, smoothingControl, STEP_AXIS } from "../chart.js";
+import { evalLossSeries, responsive, smoothingControl, STEP_AXIS } from "../chart.js";
 import { clear, errorBox, fmtNumber, h, statusBadge } from "../dom.js";
 import { differingParams, fmtValue, paramLabel } from "../hyperparameters.js";
 import { RUN, type RunData, type RunDetail } from "../operations.js";
-import { emaSmooth } from "../run-stats.js";
+import { compareChartData, hasEvals } from "../series.js";
 import type { Page } from "../main.js";
 
 export const COMPARE_MIN = 2;
@@ -15,7 +15,10 @@ const HEIGHT = 320;
 
 export const runTitle = (r: { id: string; name: string | null }) => r.name ?? r.id.slice(0, 8);
 
-/** 2–5 runs (`#/compare?ids=a,b`): their loss curves overlaid (each named), and the hyperparameters that differ. */
+/**
+ * 2–5 runs (`#/compare?ids=a,b`): their loss curves overlaid (each named, with its eval loss when it has evaluations),
+ * and the hyperparameters that differ.
+ */
 export const mountCompare: Page = (root, params) => {
   const ids = (params.get("ids") ?? "").split(",").filter(Boolean);
   const status = h("div");
@@ -38,14 +41,8 @@ export const mountCompare: Page = (root, params) => {
 
   const draw = () => {
     if (runs.length === 0) return;
-    const steps = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.step)))].sort((a, b) => a - b);
-    // each run's (smoothed) loss on the union of steps; null where it did not log (the line spans the gap)
-    const series = runs.map((r) => {
-      const smoothed = emaSmooth(r.metrics.map((m) => m.loss), smoothing);
-      const byStep = new Map(r.metrics.map((m, i) => [m.step, smoothed[i] ?? null]));
-      return steps.map((s) => byStep.get(s) ?? null);
-    });
-    chartEl.hidden = steps.length === 0;
+    const data = compareChartData(runs, smoothing);
+    chartEl.hidden = data[0]!.length === 0;
     chartEl.dataset.series = String(runs.filter((r) => r.metrics.length > 0).length);
     if (!plot) {
       plot = new uPlot({
@@ -53,10 +50,14 @@ export const mountCompare: Page = (root, params) => {
         height: HEIGHT,
         scales: { x: { time: false } },
         axes: [STEP_AXIS, { label: "loss" }],
-        series: [{ label: "step" }, ...runs.map((r, i) => ({ label: runTitle(r), stroke: PALETTE[i]!, width: 2, spanGaps: true }))],
-      }, [steps, ...series] as uPlot.AlignedData, chartEl);
+        series: [
+          { label: "step" },
+          ...runs.map((r, i) => ({ label: runTitle(r), stroke: PALETTE[i]!, width: 2 })),
+          ...runs.flatMap((r, i) => (hasEvals(r) ? [evalLossSeries(`${runTitle(r)} eval loss`, PALETTE[i]!)] : [])),
+        ],
+      }, data, chartEl);
       resize = responsive(plot, chartEl, HEIGHT);
-    } else plot.setData([steps, ...series] as uPlot.AlignedData);
+    } else plot.setData(data);
   };
 
   const drawTables = () => {
@@ -64,6 +65,7 @@ export const mountCompare: Page = (root, params) => {
       h("span", { class: "swatch", style: `background:${PALETTE[i]}`, "aria-hidden": "true" }),
       h("a", { href: `#/runs/${encodeURIComponent(r.id)}` }, runTitle(r)), " ", statusBadge(r.status),
       ` · step ${r.currentStep} / ${r.maxSteps} · loss ${fmtNumber(r.latestLoss)}`,
+      hasEvals(r) && ` · eval loss ${fmtNumber(r.evalMetrics.at(-1)!.evalLoss)}`,
       r.metrics.length === 0 ? h("span", { class: "muted" }, " · no loss logged") : null)));
     const names = differingParams(runs.map((r) => r.hyperparameters));
     clear(diff, names.length === 0

@@ -1,3 +1,4 @@
+import { adapterPicker } from "../adapter-picker.js";
 import { request, subscribe, type ApiError } from "../api.js";
 import { append, clear, errorBox, fmtNumber, h } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
@@ -13,6 +14,8 @@ interface Turn {
   error?: string;
   /** stream chunks received so far (shown as data-chunks on the bubble) */
   chunks?: number;
+  /** the adapter the server served the reply with (Generation.adapter) */
+  adapter?: string;
 }
 
 const EXAMPLES = [
@@ -22,12 +25,14 @@ const EXAMPLES = [
 ];
 
 /**
- * Multi-turn chat with a merged or base model: replies stream through `generationStream` and render as sanitized
- * Markdown; copy, regenerate and edit-the-last-message work on the history; Stop cancels on the server.
+ * Multi-turn chat with a merged model, or a base model alone or with one of its adapters (served unmerged): replies
+ * stream through `generationStream` and render as sanitized Markdown; copy, regenerate and edit-the-last-message work
+ * on the history; Stop cancels on the server.
  */
 export const mountPlayground: Page = (root, params) => {
   const model = h("select", { name: "model", id: "model" });
   const modelNote = h("div", { class: "model-note", id: "model-note" });
+  const adapter = adapterPicker();
   const system = h("textarea", { name: "system", id: "system", rows: 3, placeholder: "You are a helpful assistant." });
   const sampling = samplingControls();
   const log = h("div", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": "conversation" });
@@ -38,11 +43,12 @@ export const mountPlayground: Page = (root, params) => {
   const problem = h("div");
   const history: Turn[] = [];
   const randomModels = new Set<string>();
+  const mergedModels = new Set<string>();
   let stop: (() => void) | null = null;
   let alive = true;
 
   const controls = h("aside", { class: "controls" },
-    h("label", { for: "model" }, "Model"), model, modelNote,
+    h("label", { for: "model" }, "Model"), model, modelNote, adapter.el,
     h("label", { for: "system" }, "System message"), system,
     sampling.el,
     reset,
@@ -85,7 +91,8 @@ export const mountPlayground: Page = (root, params) => {
 
   const bubble = (turn: Turn, last: boolean, lastUser: boolean) => {
     const text = h("div", { class: "text" });
-    const el = h("div", { class: `msg ${turn.role}` }, h("div", { class: "who" }, turn.role === "user" ? "You" : "Model"), text);
+    const who = turn.role === "user" ? "You" : turn.adapter ? `Model + adapter ${turn.adapter}` : "Model";
+    const el = h("div", { class: `msg ${turn.role}` }, h("div", { class: "who" }, who), text);
     if (turn.role === "assistant") text.innerHTML = renderMarkdown(turn.content);
     else text.textContent = turn.content;
     const tools = h("div", { class: "tools" });
@@ -190,7 +197,9 @@ export const mountPlayground: Page = (root, params) => {
       draw();
       if (alive) prompt.focus();
     };
-    const cancel = subscribe<GenerateData>(GENERATE, { input: { modelId: model.value, messages, ...numbers } }, {
+    const adapterId = adapter.adapterId();
+    const input = { modelId: model.value, ...(adapterId ? { adapterId } : {}), messages, ...numbers };
+    const cancel = subscribe<GenerateData>(GENERATE, { input }, {
       next: ({ generationStream: chunk }) => {
         if (chunk.text) {
           if (firstMs === null) firstMs = performance.now() - t0;
@@ -204,6 +213,7 @@ export const mountPlayground: Page = (root, params) => {
         const g = chunk.generation;
         if (chunk.done && g) {
           reply.content = g.text;
+          if (g.adapter) reply.adapter = g.adapter.name;
           end(`time to first token ${Math.round(g.timeToFirstTokenMs)} ms · ${fmtNumber(g.tokensPerSecond, 3)} tokens/s · ` +
             `${g.completionTokens} tokens · ${g.finishReason}`);
         }
@@ -233,7 +243,11 @@ export const mountPlayground: Page = (root, params) => {
     history.length = 0;
     draw();
   });
-  model.addEventListener("change", showModelNote);
+  const modelChosen = (wantedAdapter?: string | null) => {
+    showModelNote();
+    if (model.value) void adapter.show(mergedModels.has(model.value) ? null : model.value, wantedAdapter);
+  };
+  model.addEventListener("change", () => modelChosen());
   draw();
 
   request<ServedData>(SERVED_MODELS).then(
@@ -241,7 +255,10 @@ export const mountPlayground: Page = (root, params) => {
       if (!alive) return;
       const ready = data.mergedModels.filter((m) => m.status === "READY");
       for (const m of data.models) if (m.randomWeights) randomModels.add(m.id);
-      for (const m of ready) if (m.baseModel.randomWeights) randomModels.add(m.id);
+      for (const m of ready) {
+        mergedModels.add(m.id);
+        if (m.baseModel.randomWeights) randomModels.add(m.id);
+      }
       clear(model,
         ready.length > 0 && h("optgroup", { label: "Merged models" }, ...ready.map((m) => h("option", { value: m.id }, `${m.adapter.name} · ${m.precision}`))),
         data.models.length > 0 && h("optgroup", { label: "Base models" }, ...data.models.map((m) => h("option", { value: m.id }, m.name))),
@@ -249,7 +266,7 @@ export const mountPlayground: Page = (root, params) => {
       const wanted = params.get("model");
       if (wanted && [...model.options].some((o) => o.value === wanted)) model.value = wanted;
       if (model.options.length === 0) problem.append(errorBox("No model to chat with yet: register a base model or merge an adapter."));
-      showModelNote();
+      modelChosen(params.get("adapter"));
     },
     (err: ApiError) => alive && problem.append(errorBox(`Could not load the models: ${err.message}`)),
   );

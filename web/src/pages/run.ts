@@ -12,8 +12,9 @@ import { etaSeconds, fmtCount, fmtDuration, trainedTokens } from "../run-stats.j
 const RESUMABLE = ["INTERRUPTED", "CANCELLED", "FAILED"];
 
 /**
- * One run: live charts from `trainingProgress` (smoothing, tokens/s), elapsed / ETA / trained tokens, grouped
- * hyperparameters, checkpoints, live logs, cancel/resume, merge. An unknown id shows its error alone.
+ * One run: live charts from `trainingProgress` (smoothing, eval loss, tokens/s), the last evaluation, elapsed / ETA /
+ * trained tokens, grouped hyperparameters, checkpoints, live logs, cancel/resume, merge. An unknown id shows its error
+ * alone.
  */
 export const mountRun: Page = (root, _params, id) => {
   const runId = id!;
@@ -65,11 +66,15 @@ export const mountRun: Page = (root, _params, id) => {
   const drawHead = () => {
     if (!run) return;
     const pct = run.maxSteps > 0 ? Math.min(100, (100 * run.currentStep) / run.maxSteps) : 0;
+    const lastEval = chart.evals().at(-1);
     clear(head,
       h("h1", {}, run.name ? `${run.name} ` : `Run ${run.id.slice(0, 8)} `, statusBadge(run.status)),
       h("progress", { max: 100, value: pct, "aria-label": "progress" }),
       h("p", { class: "facts" },
-        `step ${run.currentStep} / ${run.maxSteps} · loss ${fmtNumber(run.latestLoss)} · ${run.baseModel.name} on ${run.dataset.name} · `,
+        `step ${run.currentStep} / ${run.maxSteps} · loss ${fmtNumber(run.latestLoss)}`,
+        lastEval && h("span", { "data-stat": "eval" },
+          ` · eval loss ${fmtNumber(lastEval.evalLoss)} (perplexity ${fmtNumber(lastEval.perplexity)}) at step ${lastEval.step}`),
+        ` · ${run.baseModel.name} on ${run.dataset.name} · `,
         `${run.backend}${run.engine ? ` (${run.engine}, ${run.device})` : ""} · started ${fmtTime(run.startedAt)}`),
       timing,
       run.error ? errorBox(run.error) : null,
@@ -108,11 +113,11 @@ export const mountRun: Page = (root, _params, id) => {
 
   const drawMerge = async () => {
     clearTimeout(mergeTimer);
-    const adapter = run?.adapter;
-    if (!adapter) {
+    if (!run?.adapter) {
       clear(merge, h("p", { class: "muted" }, "The adapter appears when the run succeeds."));
       return;
     }
+    const { adapter, baseModel } = run;
     let merged: MergedRow[] = [];
     try {
       merged = (await request<MergedData>(MERGED_MODELS)).mergedModels.filter((m) => m.adapter.id === adapter.id);
@@ -134,7 +139,8 @@ export const mountRun: Page = (root, _params, id) => {
       }
     };
     clear(merge,
-      h("p", {}, pathCode(adapter.path), ` · ${fmtBytes(adapter.sizeBytes)}`),
+      h("p", {}, pathCode(adapter.path), ` · ${fmtBytes(adapter.sizeBytes)} · `,
+        h("a", { href: `#/playground?model=${encodeURIComponent(baseModel.id)}&adapter=${encodeURIComponent(adapter.id)}` }, "chat with it unmerged")),
       h("div", { class: "inline" }, precision, h("button", { type: "button", onclick: () => void start() }, "Merge")),
       note,
       h("ul", { class: "merged" }, ...merged.map((m) => h("li", { "data-merged": m.id, "data-status": m.status },
@@ -161,12 +167,14 @@ export const mountRun: Page = (root, _params, id) => {
     if (!data.trainingRun) throw new Error(`no training run ${runId}`);
     run = data.trainingRun;
     chart.add(run.metrics);
+    chart.addEvals(run.evalMetrics);
     body.hidden = false;
     drawHead();
     drawDetail();
   };
 
-  // Progress events: STATE first (so a late subscriber is never blank), then metrics/checkpoints/logs as they happen.
+  // Progress events: STATE first (so a late subscriber is never blank), then metrics/evaluations/checkpoints/logs as
+  // they happen.
   const watch = () => {
     if (unsubscribe || !run || !ACTIVE.includes(run.status)) return;
     unsubscribe = subscribe<ProgressData>(PROGRESS, { runId }, {
@@ -177,6 +185,8 @@ export const mountRun: Page = (root, _params, id) => {
         run.maxSteps = e.maxSteps;
         run.error = e.error;
         if (e.metrics) chart.add(e.metrics);
+        if (e.evalMetrics) chart.addEvals(e.evalMetrics);
+        if (e.eval) chart.addEvals([e.eval]);
         if (e.metric) {
           chart.add([e.metric]);
           run.latestLoss = e.metric.loss;
