@@ -41,13 +41,24 @@ export interface TrainingMetric {
   tokensPerSecond: number;
 }
 
+/** One optimizer step, reported as it ends (for a progress bar: no DB row per step). */
+export interface TrainingStep {
+  step: number;
+  maxSteps: number;
+  /** the step's loss: NaN or ±Infinity when not finite (the step's update is then skipped) */
+  loss: number;
+}
+
 export interface TrainingSummary {
   trainRuntime: number;
   trainSamplesPerSecond: number;
   trainStepsPerSecond: number;
+  /** the mean over the steps that updated the weights */
   trainLoss: number;
   epoch: number;
   globalStep: number;
+  /** steps whose update was skipped, their loss or gradient norm not finite (they count in globalStep) */
+  skippedSteps: number;
 }
 
 export interface CheckpointSaved {
@@ -65,6 +76,7 @@ export interface TrainingStarted {
 export interface TrainingEvents {
   onStart?(e: TrainingStarted): void;
   onMetric?(m: TrainingMetric): void;
+  onStep?(s: TrainingStep): void;
   onCheckpoint?(c: CheckpointSaved): void;
   onLog?(level: "info" | "warn" | "error", message: string): void;
 }

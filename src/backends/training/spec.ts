@@ -87,6 +87,8 @@ export const HYPERPARAMETER_SPEC = {
   // HF's default; the seed's job logged every 500 steps too (README)
   loggingSteps: { type: "int", label: "Logging steps", group: "run", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "report the loss every n steps", hf: "logging_steps", resumeMustMatch: false, advanced: true },
   saveSteps: { type: "int", label: "Save steps", group: "run", default: 500, min: 1, max: MAX_TRAINING_STEPS, help: "write checkpoint-N every n steps", hf: "save_steps", resumeMustMatch: false, advanced: true },
+  // tunegraph's own (HF has no such field): a step whose gradients are not finite is skipped, as GradScaler skips it (trainer.ts)
+  maxSkippedSteps: { type: "int", label: "Max skipped steps", group: "run", default: 10, min: 1, max: MAX_TRAINING_STEPS, help: "fail the run after this many updates in a row skipped for a loss or gradient norm that is not finite", resumeMustMatch: false, advanced: true },
   quant: { type: "choice", label: "Base weights", group: "lora", choices: ["nf4", "none"], default: "nf4", help: "frozen base weights: NF4 (QLoRA) or full precision", hf: "bnb_4bit_quant_type", resumeMustMatch: true },
   engine: { type: "choice", label: "Engine", group: "run", choices: ["auto", "tfjs", "onnx"], default: "auto", help: "training engine: onnx (ONNX Runtime; CUDA when its provider loads), tfjs, or auto (onnx on CUDA, else tfjs-node-gpu, else onnx on the CPU)", resumeMustMatch: false, advanced: true },
   gradientCheckpointing: { type: "bool", label: "Gradient checkpointing", group: "run", default: false, help: "recompute each layer's forward in backward (less memory, ~1.3x time)", hf: "gradient_checkpointing", resumeMustMatch: false, advanced: true },
