@@ -59,15 +59,26 @@ export interface EvalMetric extends EvalResult {
   epoch: number;
 }
 
+/** One optimizer step, reported as it ends (for a progress bar: no DB row per step). */
+export interface TrainingStep {
+  step: number;
+  maxSteps: number;
+  /** the step's loss: NaN or ±Infinity when not finite (the step's update is then skipped) */
+  loss: number;
+}
+
 export interface TrainingSummary {
   trainRuntime: number;
   trainSamplesPerSecond: number;
   trainStepsPerSecond: number;
+  /** the mean over the steps that updated the weights */
   trainLoss: number;
   epoch: number;
   globalStep: number;
   /** the last evaluation's loss; null when the run has no eval set */
   evalLoss: number | null;
+  /** steps whose update was skipped, their loss or gradient norm not finite (they count in globalStep) */
+  skippedSteps: number;
 }
 
 export interface CheckpointSaved {
@@ -85,6 +96,7 @@ export interface TrainingStarted {
 export interface TrainingEvents {
   onStart?(e: TrainingStarted): void;
   onMetric?(m: TrainingMetric): void;
+  onStep?(s: TrainingStep): void;
   onCheckpoint?(c: CheckpointSaved): void;
   onEval?(e: EvalMetric): void;
   onLog?(level: "info" | "warn" | "error", message: string): void;

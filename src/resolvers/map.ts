@@ -30,7 +30,7 @@ import {
 
 // Service records -> schema objects (BigInt sizes become numbers; JSON columns get their shapes).
 
-/** GraphQL's Float cannot carry NaN or ±Infinity: such a value is served as null (the run's error says why). */
+/** GraphQL's Float cannot carry NaN or ±Infinity: such a value is served as null (the run's logs say why). */
 const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
 
 export function toBaseModel(m: BaseModelRecord): BaseModel {
@@ -47,7 +47,8 @@ export function toRun(r: RunRecord): TrainingRun {
     status: shownStatus(r) as RunStatus,
     hyperparameters: r.hyperparameters as TrainingHyperparametersType,
     data: r.dataOptions as DataOptionsType,
-    summary: r.summary as TrainingSummary | null,
+    // runs from before steps could be skipped stopped at the first one instead: none skipped
+    summary: r.summary === null ? null : ({ skippedSteps: 0, ...(r.summary as object) } as TrainingSummary),
     latestLoss: finite(r.latestLoss),
   });
 }

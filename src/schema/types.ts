@@ -34,7 +34,7 @@ export class Dataset {
 @ObjectType()
 export class TrainingMetric {
   @Field(() => Int) step!: number;
-  @Field(() => Float, { nullable: true, description: "null when not finite (NaN, ±Infinity): the run then FAILED saying so" })
+  @Field(() => Float, { nullable: true, description: "mean over the window's updated steps; null when not finite (NaN, ±Infinity: every step of the window was skipped)" })
   loss!: number | null;
   @Field(() => Float, { nullable: true, description: "null when not finite (NaN, ±Infinity)" }) gradNorm!: number | null;
   @Field(() => Float) learningRate!: number;
@@ -80,6 +80,8 @@ export class TrainingSummary {
   @Field(() => Float) epoch!: number;
   @Field(() => Int) globalStep!: number;
   @Field(() => Float, { nullable: true, description: "the last evaluation's loss; null without an eval set (or when not finite)" }) evalLoss!: number | null;
+  @Field(() => Int, { description: "steps whose update was skipped, their loss or gradient norm not finite (counted in globalStep)" })
+  skippedSteps!: number;
 }
 
 @ObjectType()

@@ -1,4 +1,5 @@
 // The GraphQL documents the page sends, and the shapes it reads back (the public schema of src/schema/).
+import { HYPERPARAMETERS } from "../../src/backends/training/spec.js";
 import type { TrainingHyperparameters, TrainingMetric } from "../../src/backends/types.js";
 
 export type RunStatus = "QUEUED" | "RUNNING" | "CANCELLING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "INTERRUPTED";
@@ -52,6 +53,7 @@ export interface Summary {
   trainStepsPerSecond: number;
   trainLoss: number | null;
   epoch: number;
+  skippedSteps: number;
 }
 export interface AdapterRow extends Named {
   path: string;
@@ -117,9 +119,8 @@ export interface Chunk {
 
 const METRIC = "step loss gradNorm learningRate epoch tokensPerSecond at";
 const EVAL_METRIC = "step evalLoss perplexity evalTokens evalRuntime evalSamplesPerSecond epoch at";
-const HYPERPARAMETERS = `r loraAlpha loraDropout targetModules useRslora batchSize gradientAccumulationSteps learningRate maxSteps
-  epochs optim weightDecay adamBeta1 adamBeta2 adamEpsilon scheduler warmupSteps warmupRatio maxGradNorm maxSeqLength packing
-  completionOnly seed loggingSteps saveSteps quant gradientCheckpointing`;
+// every field of the training spec (the run page shows them all)
+const HYPERPARAMETER_FIELDS = HYPERPARAMETERS.map(([name]) => name).join(" ");
 const RUN_ROW = "id name status baseModel { id name } dataset { id name } currentStep maxSteps latestLoss createdAt";
 const MERGED = "id precision status path sizeBytes error adapter { id name }";
 
@@ -133,8 +134,8 @@ export interface RunsData {
 export const RUN = `query Run($id: ID!) {
   trainingRun(id: $id) {
     ${RUN_ROW} backend engine device epoch error startedAt finishedAt
-    hyperparameters { ${HYPERPARAMETERS} }
-    summary { trainRuntime trainSamplesPerSecond trainStepsPerSecond trainLoss epoch }
+    hyperparameters { ${HYPERPARAMETER_FIELDS} }
+    summary { trainRuntime trainSamplesPerSecond trainStepsPerSecond trainLoss epoch skippedSteps }
     metrics(last: 500) { ${METRIC} }
     evalMetrics { ${EVAL_METRIC} }
     checkpoints { id step path createdAt }

@@ -22,6 +22,7 @@ export class LoraTrainingBackend implements TrainingBackend {
         switch (e.type) {
           case "start": return events.onStart?.(e.payload);
           case "metric": return events.onMetric?.(e.payload);
+          case "step": return events.onStep?.(e.payload);
           case "checkpoint": return events.onCheckpoint?.(e.payload);
           case "eval": return events.onEval?.(e.payload);
           case "log": return events.onLog?.(e.level, e.message);

@@ -1,4 +1,4 @@
-import type { EvalMetric, TrainingResult } from "../types.js";
+import type { EvalMetric, TrainingMetric, TrainingResult } from "../types.js";
 import type { EvalLogEntry } from "./trainer-state.js";
 
 /**
@@ -23,19 +23,30 @@ function pythonFloat(x: number): string {
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
+/** A logging step's line as HF Trainer prints it; the loss rounded to 4 places as HF's is. */
+export function metricLine(m: TrainingMetric): string {
+  return hfLogLine({ loss: Math.round(m.loss * 1e4) / 1e4, grad_norm: m.gradNorm, learning_rate: m.learningRate, epoch: m.epoch });
+}
+
 /** How a run ended, in one line: the summary HF Trainer prints, or where a cancel stopped and what it kept. */
 export function endLine(result: TrainingResult, lastCheckpointStep: number | null): string {
   const s = result.summary;
   if (result.status === "cancelled") {
     return `cancelled at step ${s.globalStep}; ${lastCheckpointStep === null ? "no checkpoint yet" : `last checkpoint ${lastCheckpointStep}`}`;
   }
-  return hfLogLine({
+  const line = hfLogLine({
     train_runtime: s.trainRuntime,
     train_samples_per_second: s.trainSamplesPerSecond,
     train_steps_per_second: s.trainStepsPerSecond,
     train_loss: s.trainLoss,
     epoch: s.epoch,
   });
+  return s.skippedSteps > 0 ? `${line}; ${skippedText(s.skippedSteps)}` : line;
+}
+
+/** "3 updates skipped (loss or gradient norm not finite)" */
+export function skippedText(n: number): string {
+  return `${n} ${n === 1 ? "update" : "updates"} skipped (loss or gradient norm not finite)`;
 }
 
 /** An evaluation as HF Trainer records it in `log_history` (and prints it: hfLogLine of the same fields but step). */

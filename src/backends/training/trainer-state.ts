@@ -53,6 +53,9 @@ export interface TrainerState {
   loss_window: RunningMean;
   loss_total: RunningMean;
   samples_seen: number;
+  /** updates skipped for a loss or gradient norm that was not finite: in all, and in a row up to this step */
+  skipped_steps: number;
+  skipped_in_a_row: number;
   hyperparameters: TrainingHyperparameters;
 }
 

@@ -44,15 +44,17 @@ export function makeOptimizer(hp: TrainingHyperparameters, sizes: number[]): Opt
   return hp.optim === "adamw8bit" ? new AdamW8bit(sizes, o) : new AdamW(sizes, o);
 }
 
-const mean = (m: RunningMean) => (m.count > 0 ? m.sum / m.count : 0);
+// NaN when no step updated (all skipped, or none run): there is no mean loss to report
+const mean = (m: RunningMean) => (m.count > 0 ? m.sum / m.count : NaN);
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Fine-tune LoRA adapters on a frozen (NF4 or full-precision) Phi: every user mistake is found before the model
  * loads; metrics every `loggingSteps`, a checkpoint every `saveSteps` and at the end, an evaluation every `evalSteps`
- * and at the end when there is an eval set (`job.evalDataPath` or `evalSplit`); `signal` stops the run before
- * its next micro-batch, keeping the last checkpoint. `engine` runs the micro-steps (./step-engine.ts). A step whose loss (or gradient norm) is not finite is logged and
- * ends the run with a UserError ("loss is not finite (NaN) at step N").
+ * and at the end when there is an eval set (`job.evalDataPath` or `evalSplit`); `signal` stops the run before its
+ * next micro-batch, keeping the last checkpoint. `engine` runs the micro-steps (./step-engine.ts). A step whose
+ * loss (or gradient norm) is not finite is skipped and logged; `maxSkippedSteps` of them in a row end the run with a
+ * UserError ("loss is not finite (NaN) at steps 3-12: 10 updates skipped in a row: ...").
  */
 export async function train(job: TrainingJob, events: TrainingEvents, signal: AbortSignal, engine: StepEngineFactory): Promise<TrainingResult> {
   const info = engine.info;
@@ -100,6 +102,8 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
     let window: RunningMean = { sum: 0, count: 0 };
     let total: RunningMean = { sum: 0, count: 0 };
     let samples = 0;
+    let skipped = 0;
+    let skippedInARow = 0;
     let history: LogEntry[] = [];
     const paramNames = loraParamNames(lora);
     if (resumed) {
@@ -109,6 +113,8 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       batcher.restore(s.data_state);
       rng = Rng.fromState(s.rng_state);
       ({ global_step: step, loss_window: window, loss_total: total, samples_seen: samples, log_history: history } = s);
+      // absent from checkpoints written before steps could be skipped
+      ({ skipped_steps: skipped = 0, skipped_in_a_row: skippedInARow = 0 } = s);
     }
     events.onStart?.({ maxSteps, info, conversations: split.train.length, skipped: { ...data.counts.skipped, ...prepared.counts.skipped } });
     events.onLog?.("info", `${prepared.counts.sequences} sequences (${prepared.counts.trainedTokens} trained tokens, ${prepared.counts.truncated} truncated), ${maxSteps} steps of ${hp.batchSize} × ${hp.gradientAccumulationSteps}, ${hp.quant} base, ${hp.optim}`);
@@ -124,7 +130,7 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
         global_step: step, epoch: batcher.epoch, max_steps: maxSteps, logging_steps: hp.loggingSteps, save_steps: hp.saveSteps,
         train_batch_size: hp.batchSize, log_history: history, rng_state: rng.state(), data_state: batcher.state(),
         optimizer_step: optimizer.stepCount, param_names: paramNames, loss_window: window, loss_total: total, samples_seen: samples,
-        hyperparameters: hp,
+        skipped_steps: skipped, skipped_in_a_row: skippedInARow, hyperparameters: hp,
       };
       await saveTrainerState(dir, state, optimizer.state());
       events.onCheckpoint?.({ step, path: dir });
@@ -169,24 +175,39 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
         samples += batch.batchSize;
       }
       if (cancelled) break;
-      const gradNorm = applyUpdate(params, grads, optimizer, learningRateAt(hp, step, maxSteps), hp.maxGradNorm);
-      stepper.setParams(params);
+      const gradNorm = clipGradients(grads, hp.maxGradNorm);
+      // NaN would spread to every LoRA weight through the update, so such a step is skipped as torch's GradScaler skips
+      // it: the weights and the optimizer (moments, step count) stay as they were. The step still counts, as in HF's
+      // global_step, and the learning rate stays a function of it (HF's scheduler, stepped only after an update, lags)
+      const finite = Number.isFinite(stepLoss) && Number.isFinite(gradNorm);
+      if (finite) {
+        optimizer.step(params, grads, learningRateAt(hp, step, maxSteps));
+        stepper.setParams(params);
+      }
       step++;
-      window = { sum: window.sum + stepLoss, count: window.count + 1 };
-      total = { sum: total.sum + stepLoss, count: total.count + 1 };
-      const diverged = !Number.isFinite(stepLoss) || !Number.isFinite(gradNorm);
-      // a step whose loss is not finite is logged whatever loggingSteps says, then the run stops (see below)
-      if (step % hp.loggingSteps === 0 || step === maxSteps || diverged) {
+      if (finite) {
+        skippedInARow = 0;
+        // the logged and the final means are over the steps that updated: one NaN would make them NaN, as HF's become
+        window = { sum: window.sum + stepLoss, count: window.count + 1 };
+        total = { sum: total.sum + stepLoss, count: total.count + 1 };
+      } else {
+        skipped++;
+        skippedInARow++;
+        events.onLog?.("warn", `step ${step}: ${notFinite(stepLoss, gradNorm)}: update skipped (${skippedInARow} in a row)`);
+      }
+      if (step % hp.loggingSteps === 0 || step === maxSteps) {
         const seconds = (performance.now() - windowStart) / 1000;
-        const entry: LogEntry = { step, loss: mean(window), grad_norm: gradNorm, learning_rate: learningRateAt(hp, step, maxSteps), epoch: batcher.epoch };
+        // a window of skipped steps only reports the last one's loss, not finite as it may be
+        const loss = window.count > 0 ? mean(window) : stepLoss;
+        const entry: LogEntry = { step, loss, grad_norm: gradNorm, learning_rate: learningRateAt(hp, step, maxSteps), epoch: batcher.epoch };
         history = [...history, entry];
         events.onMetric?.({ step, loss: entry.loss, gradNorm, learningRate: entry.learning_rate, epoch: entry.epoch, tokensPerSecond: seconds > 0 ? windowTokens / seconds : 0 });
         window = { sum: 0, count: 0 };
         windowTokens = 0;
         windowStart = performance.now();
       }
-      // NaN spreads to every LoRA weight through the update: each later step, and the adapter, would be NaN too
-      if (diverged) throw new UserError(notFinite(stepLoss, gradNorm, step));
+      events.onStep?.({ step, maxSteps, loss: stepLoss });
+      if (skippedInARow >= hp.maxSkippedSteps) throw new UserError(tooManySkipped(stepLoss, gradNorm, step, skippedInARow));
       // as HF's _maybe_log_save_evaluate: evaluate, then save (the checkpoint's log_history holds the evaluation)
       if (evalSet && (step % evalEvery === 0 || step === maxSteps)) await runEval();
       if (step % hp.saveSteps === 0) await save();
@@ -210,6 +231,7 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
       epoch: batcher.epoch,
       globalStep: step,
       evalLoss: history.findLast((h) => "eval_loss" in h)?.eval_loss ?? null,
+      skippedSteps: skipped,
     };
     return { status: cancelled ? "cancelled" : "completed", adapterDir: finalDir, summary };
   } finally {
@@ -218,16 +240,15 @@ export async function train(job: TrainingJob, events: TrainingEvents, signal: Ab
   }
 }
 
-function notFinite(loss: number, gradNorm: number, step: number): string {
-  const what = Number.isFinite(loss) ? `the gradient norm is not finite (${gradNorm})` : `loss is not finite (${loss})`;
-  return `${what} at step ${step}: training stopped; check the base model's weights (NaN or Inf) and the learning rate`;
+function notFinite(loss: number, gradNorm: number): string {
+  return Number.isFinite(loss) ? `the gradient norm is not finite (${gradNorm})` : `loss is not finite (${loss})`;
 }
 
-/** One optimizer step on the LoRA tensors (`params`, updated in place). Returns the gradient norm before clipping. */
-export function applyUpdate(params: Float32Array[], grads: Float32Array[], optimizer: Optimizer, lr: number, maxGradNorm: number): number {
-  const norm = clipGradients(grads, maxGradNorm);
-  optimizer.step(params, grads, lr);
-  return norm;
+/** Why the run stops: its last step's reason, the steps skipped in a row, and what to check. */
+function tooManySkipped(loss: number, gradNorm: number, step: number, inARow: number): string {
+  const steps = inARow > 1 ? `steps ${step - inARow + 1}-${step}` : `step ${step}`;
+  const updates = inARow > 1 ? `${inARow} updates` : "1 update";
+  return `${notFinite(loss, gradNorm)} at ${steps}: ${updates} skipped in a row: training stopped; check the base model's weights (NaN or Inf) and the learning rate`;
 }
 
 /** torch.nn.utils.clip_grad_norm_: scale by max/(norm + 1e-6) when that is < 1; returns the norm before clipping. */

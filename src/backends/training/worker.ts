@@ -3,7 +3,7 @@
  * it (a server, the CLI) stays responsive. runJob's signal cancels the run.
  */
 import { jobThread } from "../thread-bridge.js";
-import type { CheckpointSaved, EvalMetric, TrainingJob, TrainingMetric, TrainingResult, TrainingStarted } from "../types.js";
+import type { CheckpointSaved, EvalMetric, TrainingJob, TrainingMetric, TrainingResult, TrainingStarted, TrainingStep } from "../types.js";
 import { chooseEngine } from "./engines.js";
 import { train } from "./trainer.js";
 import { validateHyperparameters } from "./validate.js";
@@ -11,6 +11,7 @@ import { validateHyperparameters } from "./validate.js";
 export type TrainingEvent =
   | { type: "start"; payload: TrainingStarted }
   | { type: "metric"; payload: TrainingMetric }
+  | { type: "step"; payload: TrainingStep }
   | { type: "checkpoint"; payload: CheckpointSaved }
   | { type: "eval"; payload: EvalMetric }
   | { type: "log"; level: "info" | "warn" | "error"; message: string };
@@ -20,6 +21,7 @@ await jobThread<TrainingJob, TrainingResult, TrainingEvent>(async (job, emit, si
   return train(job, {
     onStart: (payload) => emit({ type: "start", payload }),
     onMetric: (payload) => emit({ type: "metric", payload }),
+    onStep: (payload) => emit({ type: "step", payload }),
     onCheckpoint: (payload) => emit({ type: "checkpoint", payload }),
     onEval: (payload) => emit({ type: "eval", payload }),
     onLog: (level, message) => emit({ type: "log", level, message }),

@@ -51,10 +51,10 @@ describe("the whole flow on the tiny demo model", () => {
     expect(progress.filter((e) => e.kind === "CHECKPOINT").map((e) => e.checkpoint!.step)).toEqual(expect.arrayContaining([2]));
     expect(progress.at(-1)).toMatchObject({ kind: "STATUS", status: "SUCCEEDED" });
 
-    const run = await api.gql<{ trainingRun: { status: string; currentStep: number; metrics: { step: number }[]; summary: { globalStep: number }; adapter: { id: string; r: number; targetModules: string[] } } }>(
-      `{ trainingRun(id: "${runId}") { status currentStep metrics { step } summary { globalStep trainLoss } adapter { id r targetModules } checkpoints { step } } }`,
+    const run = await api.gql<{ trainingRun: { status: string; currentStep: number; metrics: { step: number }[]; summary: { globalStep: number; skippedSteps: number }; adapter: { id: string; r: number; targetModules: string[] } } }>(
+      `{ trainingRun(id: "${runId}") { status currentStep metrics { step } summary { globalStep trainLoss skippedSteps } adapter { id r targetModules } checkpoints { step } } }`,
     );
-    expect(run.data!.trainingRun).toMatchObject({ status: "SUCCEEDED", currentStep: 4, summary: { globalStep: 4 }, adapter: { r: 8, targetModules: ["q_proj", "v_proj"] } });
+    expect(run.data!.trainingRun).toMatchObject({ status: "SUCCEEDED", currentStep: 4, summary: { globalStep: 4, skippedSteps: 0 }, adapter: { r: 8, targetModules: ["q_proj", "v_proj"] } });
     expect(run.data!.trainingRun.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
 
     // the trained adapter, imported again as if trained elsewhere (PEFT layout, checked against the base model)

@@ -52,9 +52,9 @@ describe("hostile files over the API", () => {
     expect(r.errors).toBeUndefined();
     return r.data!.registerModel.id;
   };
-  const train = async (modelId: string): Promise<string> => {
+  const train = async (modelId: string, hp = TINY_HP): Promise<string> => {
     const r = await api.gql<{ startTraining: { id: string } }>(
-      `mutation { startTraining(input: { baseModelId: "${modelId}", datasetId: "${datasetId}", hyperparameters: ${TINY_HP} }) { id } }`,
+      `mutation { startTraining(input: { baseModelId: "${modelId}", datasetId: "${datasetId}", hyperparameters: ${hp} }) { id } }`,
     );
     expect(r.errors).toBeUndefined();
     return r.data!.startTraining.id;
@@ -82,7 +82,7 @@ describe("hostile files over the API", () => {
     expect(run.logs.at(-1)).toEqual({ level: "ERROR", message: run.error });
   });
 
-  it("NaN weights: the run FAILS 'loss is not finite (NaN) at step 1' and stays readable, the NaN served as null", async () => {
+  it("NaN weights: every update is skipped, the run FAILS after maxSkippedSteps of them and stays readable, the NaN served as null", async () => {
     const modelId = await modelLike("nan-weights", async (dir) => {
       // every float after the safetensors header becomes NaN (F32 0x7fc00000)
       const fh = await open(path.join(dir, "model.safetensors"), "r+");
@@ -98,18 +98,22 @@ describe("hostile files over the API", () => {
         await fh.close();
       }
     });
-    const id = await train(modelId);
+    const id = await train(modelId, "{ maxSteps: 20, maxSkippedSteps: 3, batchSize: 2, maxSeqLength: 48, loggingSteps: 1, saveSteps: 20, optim: \"adamw\" }");
     const run = await ended(id);
     expect(run.status).toBe("FAILED");
-    expect(run.error).toMatch(/^loss is not finite \(NaN\) at step 1: training stopped/);
+    expect(run.error).toMatch(/^loss is not finite \(NaN\) at steps 1-3: 3 updates skipped in a row: training stopped/);
+    expect(run.logs.filter((l) => l.level === "WARN").map((l) => l.message)).toEqual(
+      [1, 2, 3].map((step) => `step ${step}: loss is not finite (NaN): update skipped (${step} in a row)`),
+    );
     // used to be data: null, INTERNAL_SERVER_ERROR (GraphQL's Float cannot carry NaN)
     const read = await api.gql<{ trainingRun: { latestLoss: number | null; metrics: { step: number; loss: number | null; gradNorm: number | null }[]; summary: unknown } }>(
       `{ trainingRun(id: "${id}") { latestLoss metrics { step loss gradNorm learningRate } summary { trainLoss } } }`,
     );
     expect(read.errors).toBeUndefined();
-    expect(read.data!.trainingRun).toMatchObject({ latestLoss: null, metrics: [{ step: 1, loss: null, gradNorm: null }], summary: null });
+    const skippedStep = (step: number) => ({ step, loss: null, gradNorm: null });
+    expect(read.data!.trainingRun).toMatchObject({ latestLoss: null, metrics: [1, 2, 3].map(skippedStep), summary: null });
     // the NaN itself is what the database holds
-    const stored = await api.services.ctx.prisma.trainingMetric.findMany({ where: { runId: id } });
-    expect(stored.map((m) => m.loss)).toEqual([NaN]);
+    const stored = await api.services.ctx.prisma.trainingMetric.findMany({ where: { runId: id }, orderBy: { step: "asc" } });
+    expect(stored.map((m) => m.loss)).toEqual([NaN, NaN, NaN]);
   });
 });

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LoraTrainingBackend } from "../../../src/backends/training/backend.js";
-import type { TrainingMetric, TrainingStarted } from "../../../src/backends/types.js";
+import type { TrainingMetric, TrainingStarted, TrainingStep } from "../../../src/backends/types.js";
 import { UserError } from "../../../src/model/errors.js";
 import { fixture, job } from "./fixtures.js";
 
@@ -19,17 +19,21 @@ describe("LoraTrainingBackend (worker thread)", () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const metrics: TrainingMetric[] = [];
+    const steps: TrainingStep[] = [];
     let started: TrainingStarted | undefined;
     const t0 = performance.now();
-    const r = await backend.train(job(f, path.join(f.root, "w1"), { maxSteps: 6 }), {
+    const r = await backend.train(job(f, path.join(f.root, "w1"), { maxSteps: 6, loggingSteps: 3 }), {
       onStart: (s) => (started = s),
       onMetric: (m) => metrics.push(m),
+      onStep: (s) => steps.push(s),
     }, new AbortController().signal);
     clearInterval(timer);
     const ms = performance.now() - t0;
     expect(r.status).toBe("completed");
     expect(r.adapterDir).toBe(path.join(f.root, "w1", "adapter"));
-    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(metrics.map((m) => m.step)).toEqual([3, 6]);
+    expect(steps.map((s) => [s.step, s.maxSteps])).toEqual([1, 2, 3, 4, 5, 6].map((step) => [step, 6]));
+    expect(metrics[1].loss).toBeCloseTo((steps[3].loss + steps[4].loss + steps[5].loss) / 3, 5);
     // engine auto on a machine without CUDA or tfjs-node-gpu: the onnx engine on the CPU
     expect(started).toMatchObject({ maxSteps: 6, conversations: 4, info: { backend: "onnx", engine: "ort-cpu", device: "cpu" } });
     expect(ticks).toBeGreaterThan(ms / 5 / 4); // the event loop kept running during training

@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerLogits } from "../../../src/cli/commands/logits.js";
 import { registerTrain } from "../../../src/cli/commands/train.js";
 import { mergeAdapter } from "../../../src/model/merge.js";
-import { cliRunner } from "../../helpers/cli.js";
+import { builtCli, cliRunner } from "../../helpers/cli.js";
 import { fixture } from "./fixtures.js";
 
 let f: Awaited<ReturnType<typeof fixture>>;
@@ -42,6 +43,26 @@ describe("tunegraph train / logits --adapter", () => {
     const merged = await cli(["logits", "--model", mergedDir, ...ids, "--json"]);
     expect(relErr(logits(withAdapter.out), logits(merged.out))).toBeLessThan(1e-4);
     expect(relErr(logits(base.out), logits(merged.out))).toBeGreaterThan(1e-3);
+  });
+
+  it("train with stderr not a terminal: HF Trainer's line per logging step, no bar", async () => {
+    const args = ["train", "--model", f.modelDir, "--data", f.dataPath, "--out", path.join(f.root, "plain"), "--max-steps", "4",
+      "--logging-steps", "2", "--save-steps", "4", "--batch-size", "2", "--max-seq-len", "64", "--lr", "0.03"];
+    const child = spawn(process.execPath, [builtCli(), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    expect(await new Promise((resolve) => child.on("exit", resolve))).toBe(0);
+    const lines = err.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^training on \S+ \(cpu\): 4 conversations/);
+    const logged = lines.filter((l) => l.startsWith("{"));
+    expect(logged).toHaveLength(2);
+    for (const [i, l] of logged.entries()) {
+      expect(l).toMatch(new RegExp(`^\\{'loss': \\d+\\.\\d{1,4}, 'grad_norm': [\\d.e+-]+, 'learning_rate': 0\\.03, 'epoch': ${i + 1}\\.0\\}$`));
+    }
+    expect(lines.at(-1)).toBe(`saved ${path.join(f.root, "plain", "checkpoint-4")}`);
+    expect(err).not.toMatch(/[\r\x1b]/);
+    expect(out).toMatch(/^completed: 4 steps, epoch 2\.00, train_loss \d/);
   });
 
   it("bad flags: one line, exit code 1", async () => {

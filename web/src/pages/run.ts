@@ -1,3 +1,4 @@
+import { skippedText } from "../../../src/backends/training/log-line.js";
 import { request, subscribe, type ApiError } from "../api.js";
 import { MetricsChart, smoothingControl } from "../chart.js";
 import { clear, errorBox, fmtBytes, fmtNumber, fmtTime, h, pathCode, statusBadge } from "../dom.js";
@@ -92,7 +93,8 @@ export const mountRun: Page = (root, _params, id) => {
     const s = run.summary;
     clear(summary, s && h("p", { class: "facts" },
       `train_runtime ${fmtNumber(s.trainRuntime)} s · train_samples_per_second ${fmtNumber(s.trainSamplesPerSecond)} · `,
-      `train_steps_per_second ${fmtNumber(s.trainStepsPerSecond)} · train_loss ${fmtNumber(s.trainLoss)} · epoch ${fmtNumber(s.epoch)}`));
+      `train_steps_per_second ${fmtNumber(s.trainStepsPerSecond)} · train_loss ${fmtNumber(s.trainLoss)} · epoch ${fmtNumber(s.epoch)}`,
+      s.skippedSteps > 0 ? ` · ${skippedText(s.skippedSteps)}` : ""));
     clear(hyper, hyperparameterGroups(run.hyperparameters));
     clear(checkpoints);
     run.checkpoints.forEach(addCheckpoint);
