@@ -326,6 +326,29 @@ describe.skipIf(!hasChromium)("web pages: playground, run pages, compare, GraphQ
       await screenshot(page, "runs-compare-pick");
     });
 
+    it("starts a run with an eval dataset from the form; its page draws eval loss and states the last evaluation", async () => {
+      await page.goto(`${origin}/#/new`);
+      await page.locator("select[name=evalDatasetId] option").nth(1).waitFor({ state: "attached" });
+      expect(await page.locator("select[name=evalDatasetId] option").first().textContent()).toBe("none");
+      await page.selectOption("select[name=datasetId]", datasetId);
+      await page.selectOption("select[name=evalDatasetId]", datasetId);
+      await page.fill("input[name=name]", "with eval");
+      await page.fill("input[name=maxSteps]", "2");
+      await page.fill("input[name=batchSize]", "2");
+      await page.locator("details summary", { hasText: "All trainer options" }).click();
+      await page.fill("input[name=maxSeqLength]", "64");
+      await page.fill("input[name=saveSteps]", "1");
+      await page.getByRole("button", { name: "Start training" }).click();
+      await page.waitForURL(/#\/runs\/[\w-]+$/);
+      await page.locator(".run-head .badge", { hasText: "SUCCEEDED" }).waitFor({ timeout: 120_000 });
+      // evaluated after each step (evalSteps: every saveSteps): the chart's second series and the header's figure
+      await expect.poll(() => page.locator(".chart-main .u-legend .u-series").allTextContents(), { timeout: 30_000 })
+        .toEqual(expect.arrayContaining([expect.stringMatching(/^eval loss/)]));
+      expect(await page.locator("[data-stat=eval]").textContent()).toMatch(/eval loss [\d.]+ \(perplexity [\d.]+\) at step 2/);
+      expect(await axeViolations(page)).toEqual([]);
+      await screenshot(page, "run-with-eval");
+    });
+
     it("passes axe on the new-run form, and asked no other origin for anything", async () => {
       await page.goto(`${origin}/#/new`);
       await page.locator("select[name=baseModelId] option").first().waitFor({ state: "attached" });

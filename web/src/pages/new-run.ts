@@ -74,6 +74,8 @@ export const mountNewRun: Page = (root) => {
 
   const modelSel = h("select", { name: "baseModelId", required: true });
   const dataSel = h("select", { name: "datasetId", required: true });
+  // optional: held-out conversations evaluated every evalSteps and at the end (or evalSplit, under the trainer options)
+  const evalSel = h("select", { name: "evalDatasetId" });
   const nameBox = h("input", { type: "text", name: "name", maxlength: 200, placeholder: "optional" });
   const submit = h("button", { type: "submit" }, "Start training");
   const basic = SPECS.filter((s) => !s.advanced).map(control);
@@ -85,6 +87,7 @@ export const mountNewRun: Page = (root) => {
     h("div", { class: "grid" },
       h("div", { class: "field" }, h("label", {}, "Base model", modelSel)),
       h("div", { class: "field" }, h("label", {}, "Dataset", dataSel)),
+      h("div", { class: "field" }, h("label", {}, "Eval dataset", evalSel)),
       h("div", { class: "field" }, h("label", {}, "Run name", nameBox)),
       ...basic),
     h("details", {}, h("summary", {}, "All trainer options"), h("div", { class: "grid" }, ...advanced)),
@@ -117,7 +120,9 @@ export const mountNewRun: Page = (root) => {
     }
     submit.disabled = true;
     try {
-      const data = await request<StartData>(START, { input: { name: nameBox.value.trim() || null, baseModelId: modelSel.value, datasetId: dataSel.value, hyperparameters: hp } });
+      const data = await request<StartData>(START, {
+        input: { name: nameBox.value.trim() || null, baseModelId: modelSel.value, datasetId: dataSel.value, evalDatasetId: evalSel.value || null, hyperparameters: hp },
+      });
       location.hash = `#/runs/${encodeURIComponent(data.startTraining.id)}`;
     } catch (err) {
       const apiErr = err as ApiError;
@@ -133,7 +138,9 @@ export const mountNewRun: Page = (root) => {
     (data) => {
       if (!alive) return;
       clear(modelSel, ...data.models.map((m) => h("option", { value: m.id }, `${m.name} (${(m.parameterCount / 1e6).toFixed(1)}M)`)));
-      clear(dataSel, ...data.datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.conversationCount} conversations)`)));
+      const datasets = () => data.datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.conversationCount} conversations)`));
+      clear(dataSel, ...datasets());
+      clear(evalSel, h("option", { value: "" }, "none"), ...datasets());
       if (data.models.length === 0 || data.datasets.length === 0) {
         formError.append(errorBox("Register a base model (registerModel / initModel) and a dataset (registerDataset) first."));
       }
