@@ -3,7 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll } from "vitest";
 import WebSocket from "ws";
+import { createBackends } from "../../../src/backends/registry.js";
 import { startApiServer, type ApiServer } from "../../../src/server/app.js";
 import { loadConfig, type AppConfig } from "../../../src/services/config.js";
 import type { Backends } from "../../../src/services/context.js";
@@ -107,6 +109,22 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
 export async function demoIds(api: TestApi): Promise<{ modelId: string; datasetId: string }> {
   const r = await api.gql<{ models: { id: string }[]; datasets: { id: string }[] }>("{ models { id } datasets { id } }");
   return { modelId: r.data!.models[0]!.id, datasetId: r.data!.datasets[0]!.id };
+}
+
+/**
+ * A describe block's demo server (in-process worker, the demo model and dataset, no API key): started before its
+ * tests, closed after them. Read the fields inside the tests (they are set by then).
+ */
+export function demoServer(): { api: TestApi; modelId: string; datasetId: string } {
+  const demo = {} as { api: TestApi; modelId: string; datasetId: string };
+  beforeAll(async () => {
+    demo.api = await startTestApi({ backends: createBackends(), worker: true, demo: true });
+    Object.assign(demo, await demoIds(demo.api));
+  });
+  afterAll(async () => {
+    await demo.api?.close();
+  });
+  return demo;
 }
 
 /** Poll `probe` until it gives a value (not null, undefined or false); fails naming `what` after `timeoutMs`. */

@@ -1,7 +1,6 @@
 import type { Client } from "graphql-ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBackends } from "../../../src/backends/registry.js";
-import { collect, demoIds, startTestApi, type TestApi } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { collect, demoServer } from "./harness.js";
 
 // Every LOG of a run reaches every subscriber, early or late; cancel, summary and resume are LOG lines too
 const PROGRESS = `subscription ($id: ID!) {
@@ -20,21 +19,11 @@ interface Event {
 const SUMMARY = /^\{'train_runtime': [\d.e+-]+, 'train_samples_per_second': [\d.e+-]+, 'train_steps_per_second': [\d.e+-]+, 'train_loss': [\d.e+-]+, 'epoch': [\d.e+-]+\}$/;
 
 describe("a run's log lines over the subscription", () => {
-  let api: TestApi;
-  let modelId: string;
-  let datasetId: string;
-
-  beforeAll(async () => {
-    api = await startTestApi({ backends: createBackends(), worker: true, demo: true });
-    ({ modelId, datasetId } = await demoIds(api));
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
+  const demo = demoServer();
 
   const start = async (hp: string): Promise<string> => {
-    const r = await api.gql<{ startTraining: { id: string } }>(
-      `mutation { startTraining(input: { baseModelId: "${modelId}", datasetId: "${datasetId}", hyperparameters: ${hp} }) { id } }`,
+    const r = await demo.api.gql<{ startTraining: { id: string } }>(
+      `mutation { startTraining(input: { baseModelId: "${demo.modelId}", datasetId: "${demo.datasetId}", hyperparameters: ${hp} }) { id } }`,
     );
     expect(r.errors).toBeUndefined();
     return r.data!.startTraining.id;
@@ -58,12 +47,12 @@ describe("a run's log lines over the subscription", () => {
 
   it("a subscriber that attaches after the run ended gets every log line in the STATE, the summary last", async () => {
     const runId = await start("{ maxSteps: 3, batchSize: 2, maxSeqLength: 48, loggingSteps: 1, saveSteps: 3, optim: \"adamw\" }");
-    const early = api.ws();
+    const early = demo.api.ws();
     const live = await follow(early, runId);
     await early.dispose();
     expect(live.at(-1)).toMatchObject({ kind: "STATUS", status: "SUCCEEDED" });
 
-    const late = api.ws();
+    const late = demo.api.ws();
     const { events, errors } = await collect<{ trainingProgress: Event }>(late, PROGRESS, { id: runId });
     await late.dispose();
     expect(errors).toEqual([]);
@@ -80,11 +69,11 @@ describe("a run's log lines over the subscription", () => {
 
   it("cancel shows CANCELLING, then logs where it stopped; resume logs why the step goes back before it does", async () => {
     const runId = await start("{ maxSteps: 400, batchSize: 1, maxSeqLength: 32, loggingSteps: 1, saveSteps: 2, optim: \"adamw\" }");
-    const client = api.ws();
+    const client = demo.api.ws();
     let answered: { status: string } | undefined;
     const cancelled = await follow(client, runId, (e) => {
       if (e.kind === "METRIC" && e.metric!.step === 3 && !answered) {
-        void api.gql<{ cancelTraining: { status: string } }>(`mutation { cancelTraining(id: "${runId}") { status } }`).then((r) => (answered = r.data!.cancelTraining));
+        void demo.api.gql<{ cancelTraining: { status: string } }>(`mutation { cancelTraining(id: "${runId}") { status } }`).then((r) => (answered = r.data!.cancelTraining));
       }
     });
     expect(answered).toEqual({ status: "CANCELLING" });
@@ -97,13 +86,13 @@ describe("a run's log lines over the subscription", () => {
     expect(Number(checkpoint)).toBe(stoppedAt - (stoppedAt % 2));
 
     // resumed and cancelled again a few steps on: the step may only go back after the resume line says why
-    const resumed = await api.gql(`mutation { resumeTraining(id: "${runId}") { id } }`);
+    const resumed = await demo.api.gql(`mutation { resumeTraining(id: "${runId}") { id } }`);
     expect(resumed.errors).toBeUndefined();
     let asked = false;
     const again = await follow(client, runId, (e) => {
       if (e.kind === "METRIC" && e.metric!.step >= stoppedAt + 2 && !asked) {
         asked = true;
-        void api.gql(`mutation { cancelTraining(id: "${runId}") { id } }`);
+        void demo.api.gql(`mutation { cancelTraining(id: "${runId}") { id } }`);
       }
     });
     await client.dispose();
