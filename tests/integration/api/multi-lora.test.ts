@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
 import { presetConfig } from "../../../src/model/config.js";
 import { randomAdapter } from "../../helpers/random-adapter.js";
-import { collect, startTestApi, type TestApi } from "./harness.js";
+import { collect, startTestApi, type TestApi, until } from "./harness.js";
 
 // adapters served unmerged on a base model, picked per request, over GraphQL
 const OVERRIDES = { initializer_range: 0.15 };
@@ -11,15 +11,6 @@ let api: TestApi;
 let baseId: string, otherBaseId: string;
 const adapters: Record<string, string> = {};
 
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 beforeAll(async () => {
   api = await startTestApi({ backends: createBackends(), worker: true, env: { TUNEGRAPH_LORA_MAX_RANK: "16" } });

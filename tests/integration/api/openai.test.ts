@@ -4,7 +4,7 @@ import path from "node:path";
 import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackends } from "../../../src/backends/registry.js";
-import { startTestApi, type TestApi } from "./harness.js";
+import { startTestApi, type TestApi, until } from "./harness.js";
 
 // The OpenAI-compatible /v1 face, driven by the official `openai` client against a real server (real database, real
 // ONNX Runtime, a real training worker) on the tiny random demo model: shapes, token counts and stored rows are
@@ -27,15 +27,6 @@ const CHAT_ROWS = [
 }));
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
 
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 180_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe("the /v1 API with the openai client", () => {
   let api: TestApi;
@@ -255,7 +246,7 @@ describe("the /v1 API with the openai client", () => {
     const done = await until("the job", async () => {
       const j = await client.fineTuning.jobs.retrieve(created.id);
       return ["succeeded", "failed", "cancelled"].includes(j.status) ? j : null;
-    });
+    }, 180_000);
     expect(done).toMatchObject({ status: "succeeded", fine_tuned_model: "ft:demo-tiny:concise", error: null, finished_at: expect.any(Number) });
 
     // the same run, seen through GraphQL
@@ -324,6 +315,6 @@ describe("the /v1 API with the openai client", () => {
     expect(page2.data.map((j) => j.id)).toEqual([created.id]);
     const cancelled = await client.fineTuning.jobs.cancel(second.id);
     expect(["cancelled", "running", "queued"]).toContain(cancelled.status);
-    await until("the cancel", async () => ((await client.fineTuning.jobs.retrieve(second.id)).status === "cancelled" ? true : null));
+    await until("the cancel", async () => ((await client.fineTuning.jobs.retrieve(second.id)).status === "cancelled" ? true : null), 180_000);
   });
 });

@@ -1,6 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { Checkpoint } from "../../../src/model/checkpoint.js";
 import { presetConfig, type PhiConfig } from "../../../src/model/config.js";
 import { initModel } from "../../../src/model/init.js";
 import { DEFAULT_DATA_OPTIONS, DEFAULT_HYPERPARAMETERS, type TrainingHyperparameters, type TrainingJob } from "../../../src/backends/types.js";
@@ -35,4 +37,19 @@ export function job(f: { modelDir: string; dataPath: string }, outDir: string, h
     data: DEFAULT_DATA_OPTIONS,
     ...extra,
   };
+}
+
+/** A test file's fixture model, open as a checkpoint before its tests and closed (and removed) after them. */
+export function fixtureCheckpoint(): { ckpt: Checkpoint } {
+  const open = {} as { ckpt: Checkpoint };
+  let f: Awaited<ReturnType<typeof fixture>>;
+  beforeAll(async () => {
+    f = await fixture();
+    open.ckpt = await Checkpoint.open(f.modelDir);
+  });
+  afterAll(async () => {
+    await open.ckpt?.close();
+    await f?.done();
+  });
+  return open;
 }

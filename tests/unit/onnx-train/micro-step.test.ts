@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { onnxStepEngine } from "../../../src/backends/onnx/train/step-engine.js";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { tfjsStepEngine } from "../../../src/backends/tfjs/step-engine.js";
@@ -6,21 +6,11 @@ import { initialLora } from "../../../src/backends/training/lora.js";
 import type { StepEngine } from "../../../src/backends/training/step-engine.js";
 import { DEFAULT_HYPERPARAMETERS, type TrainingHyperparameters } from "../../../src/backends/types.js";
 import { collate } from "../../../src/data/batcher.js";
-import { Checkpoint } from "../../../src/model/checkpoint.js";
 import { Rng } from "../../../src/model/random.js";
-import { fixture } from "../../integration/trainer/fixtures.js";
+import { Checkpoint } from "../../../src/model/checkpoint.js";
+import { fixtureCheckpoint } from "../../integration/trainer/fixtures.js";
 
-let f: Awaited<ReturnType<typeof fixture>>;
-let ckpt: Checkpoint;
-
-beforeAll(async () => {
-  f = await fixture();
-  ckpt = await Checkpoint.open(f.modelDir);
-});
-afterAll(async () => {
-  await ckpt.close();
-  await f.done();
-});
+const model = fixtureCheckpoint();
 
 const batch = collate([
   { inputIds: [5, 17, 3, 90, 44, 2, 8], labels: [5, 17, 3, 90, 44, 2, 8] },
@@ -38,11 +28,11 @@ function relErr(a: Float32Array, b: Float32Array): number {
 }
 
 async function engines(hp: TrainingHyperparameters): Promise<[StepEngine, StepEngine]> {
-  const lora = initialLora(ckpt.config, hp, 5);
+  const lora = initialLora(model.ckpt.config, hp, 5);
   const rng = new Rng(9);
   for (const w of lora) w.B = Float32Array.from(w.B, () => rng.normal() * 0.3); // nonzero B: A gets gradients too
-  const tfjs = await tfjsStepEngine(await initEngine()).load(ckpt.config, (name) => ckpt.read(name), hp, lora);
-  const onnx = await onnxStepEngine("cpu").load(ckpt.config, (name) => ckpt.read(name), hp, lora);
+  const tfjs = await tfjsStepEngine(await initEngine()).load(model.ckpt.config, (name) => model.ckpt.read(name), hp, lora);
+  const onnx = await onnxStepEngine("cpu").load(model.ckpt.config, (name) => model.ckpt.read(name), hp, lora);
   return [tfjs, onnx];
 }
 

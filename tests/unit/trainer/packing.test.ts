@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { onnxStepEngine } from "../../../src/backends/onnx/train/step-engine.js";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { tfjsStepEngine } from "../../../src/backends/tfjs/step-engine.js";
@@ -10,9 +10,8 @@ import { collate, type Batch } from "../../../src/data/batcher.js";
 import type { TokenizedExample } from "../../../src/data/encode.js";
 import { prepareSequences } from "../../../src/data/sequences.js";
 import type { Example } from "../../../src/data/types.js";
-import { Checkpoint } from "../../../src/model/checkpoint.js";
 import { Rng } from "../../../src/model/random.js";
-import { fixture } from "../../integration/trainer/fixtures.js";
+import { fixtureCheckpoint } from "../../integration/trainer/fixtures.js";
 
 const EOS = 50256;
 const examples: Example[] = [
@@ -51,24 +50,15 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d / n);
 }
 
-let f: Awaited<ReturnType<typeof fixture>>;
-let ckpt: Checkpoint;
-beforeAll(async () => {
-  f = await fixture();
-  ckpt = await Checkpoint.open(f.modelDir);
-});
-afterAll(async () => {
-  await ckpt.close();
-  await f.done();
-});
+const model = fixtureCheckpoint();
 
 const hp: TrainingHyperparameters = { ...DEFAULT_HYPERPARAMETERS, quant: "none", loraDropout: 0, targetModules: ["q_proj", "v_proj", "dense", "fc1"] };
 const engines: Record<string, () => Promise<StepEngine>> = {
-  tfjs: async () => tfjsStepEngine(await initEngine()).load(ckpt.config, (n) => ckpt.read(n), hp, lora()),
-  onnx: async () => onnxStepEngine("cpu").load(ckpt.config, (n) => ckpt.read(n), hp, lora()),
+  tfjs: async () => tfjsStepEngine(await initEngine()).load(model.ckpt.config, (n) => model.ckpt.read(n), hp, lora()),
+  onnx: async () => onnxStepEngine("cpu").load(model.ckpt.config, (n) => model.ckpt.read(n), hp, lora()),
 };
 function lora() {
-  const weights = initialLora(ckpt.config, hp, 5);
+  const weights = initialLora(model.ckpt.config, hp, 5);
   const rng = new Rng(9);
   for (const w of weights) w.B = Float32Array.from(w.B, () => rng.normal() * 0.3); // nonzero B: A gets gradients too
   return weights;
