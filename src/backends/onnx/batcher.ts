@@ -13,10 +13,11 @@ interface Job {
 
 export interface BatcherOptions {
   maxBatchSize: number; // sequences sharing a decode step
-  prefillChunk: number; // prompt tokens per prefill step
+  prefillChunk: number; // prompt tokens per prefill step while other sequences are decoding
+  soloPrefillChunk: number; // the same while none is: nothing to stall, and ORT's products run faster on more rows
 }
 
-export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = { maxBatchSize: 8, prefillChunk: 64 };
+export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = { maxBatchSize: 8, prefillChunk: 64, soloPrefillChunk: 512 };
 
 /**
  * Continuous batching over one model. The running sequences share each decode step; between steps a waiting one is
@@ -92,7 +93,8 @@ export class Batcher {
       this.prefilling = null;
       return p.job.resolve(seq.result());
     }
-    const to = Math.min(seq.request.promptIds.length, p.done + this.options.prefillChunk);
+    const chunk = this.running.length > 0 ? this.options.prefillChunk : this.options.soloPrefillChunk;
+    const to = Math.min(seq.request.promptIds.length, p.done + chunk);
     try {
       await prefillChunk(this.model, seq, p.cache, p.done, to, p.stack);
       p.done = to;

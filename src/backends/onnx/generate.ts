@@ -109,7 +109,7 @@ export async function prefillChunk(model: ModelSession, seq: Sequence, cache: Ba
   const chunk = seq.request.promptIds.slice(from, to);
   const lora = stack && { stack, indices: [stack.slotOf(seq.adapter)] };
   const out = await model.step(cache, [chunk], [chunk.map((_, i) => from + i)], lora);
-  if (to === seq.request.promptIds.length) seq.accept(out.logits.subarray((chunk.length - 1) * out.vocab, chunk.length * out.vocab));
+  if (to === seq.request.promptIds.length) seq.accept(out.logits);
 }
 
 /**

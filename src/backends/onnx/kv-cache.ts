@@ -1,8 +1,9 @@
 /**
  * The key/value cache of a batch of sequences, per layer [batch, num_heads, capacity, head_dim], fed whole as
- * `past_key_values` every step. Row r holds its tokens in slots [0, lengths[r]); the slots after them are masked out
- * (attention does not depend on the order of keys, and positions travel in position_ids), so a step writes only the
- * new tokens' keys and values into free slots instead of copying the whole cache.
+ * `past_key_values` every step. Row r holds its tokens in slots [0, lengths[r]); the slots after them are free
+ * (positions travel in position_ids), so a step adds only the new tokens' keys and values at slot lengths[r]: attention
+ * writes them there itself (decode-graph.ts' in-place mode, `filledMask`), or the session does (`write`, with
+ * `attentionMask`).
  */
 
 export type KvArray = Float32Array | Uint16Array; // float16 travels as raw Uint16 bits
@@ -39,7 +40,7 @@ export class BatchCache {
     return this.lengths.length;
   }
 
-  /** The attention mask of a step that adds `seqLen` tokens to every row: [batch, capacity + seqLen]. */
+  /** The attention mask of a step that adds `seqLen` tokens to every row: [batch, capacity + seqLen], the new ones last. */
   attentionMask(seqLen: number): BigInt64Array {
     const total = this.capacity + seqLen;
     const mask = new BigInt64Array(this.batch * total);
@@ -47,6 +48,13 @@ export class BatchCache {
       mask.fill(1n, r * total, r * total + len);
       mask.fill(1n, r * total + this.capacity, (r + 1) * total);
     });
+    return mask;
+  }
+
+  /** In-place mode's mask: [batch, capacity], each row's tokens and the `seqLen` new ones after them. */
+  filledMask(seqLen: number): BigInt64Array {
+    const mask = new BigInt64Array(this.batch * this.capacity);
+    this.lengths.forEach((len, r) => mask.fill(1n, r * this.capacity, r * this.capacity + len + seqLen));
     return mask;
   }
 

@@ -9,7 +9,7 @@ import { UserError } from "../../model/errors.js";
 import { ATTENTION_MASK, INPUT_IDS, LOGITS, LORA_INDICES, LORA_METADATA, newKvName, parseLoraInputName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
 import { isLinearModule } from "../../model/phi-layout.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
-import { decodeModel } from "./decode-graph.js";
+import { decodeModel, type KvMode } from "./decode-graph.js";
 import type { BatchCache, KvArray, KvShape } from "./kv-cache.js";
 import { LoraStack, type LoraSpec } from "./lora-stack.js";
 
@@ -29,7 +29,7 @@ export interface LoraBatch {
 }
 
 export interface StepOutput {
-  logits: Float32Array; // [batch, seqLen, vocab]
+  logits: Float32Array; // [batch, vocab]: each row's last position
   vocab: number;
 }
 
@@ -45,6 +45,7 @@ export class ModelSession {
     readonly kv: KvShape,
     readonly provider: "cpu" | "cuda",
     readonly threads: number,
+    readonly kvMode: KvMode,
     /** What adapters this export takes; null when it is not adapter-ready. */
     readonly lora: LoraSpec | null,
     private readonly session: ort.InferenceSession,
@@ -62,32 +63,41 @@ export class ModelSession {
     const config = await readConfig(path.join(dir, "config.json"));
     const tokenizer = await PhiTokenizer.fromDir(dir);
     const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
-    const { session, provider, metadata } = await createSession(modelPath, opts.device, threads);
-    const kv = kvShape(session, config, modelPath);
-    return new ModelSession(dir, config, tokenizer, kv, provider, threads, loraSpec(session, metadata, modelPath), session);
+    const { session, provider, metadata, kvMode } = await createSession(modelPath, opts.device, threads);
+    const kv = kvShape(session, config, modelPath, kvMode);
+    return new ModelSession(dir, config, tokenizer, kv, provider, threads, kvMode, loraSpec(session, metadata, modelPath), session);
   }
 
   /**
-   * Run `seqLen` new tokens per row: `inputIds` [batch, seqLen], `positions` [batch, seqLen] (each row's own).
-   * The whole cache goes in as the past; only the new tokens' keys and values come back (the outputs decode-graph.ts
-   * adds), written into the cache's free slots. On an adapter-ready export, `lora` says which adapter each row uses
-   * (none: every row without one).
+   * Run `seqLen` new tokens per row: `inputIds` [batch, seqLen], `positions` [batch, seqLen] (each row's own); returns
+   * the logits of each row's last position. The whole cache goes in as the past; the new keys and values land in its
+   * free slots (decode-graph.ts' KV modes: written there by attention itself, or fetched and written here). On an
+   * adapter-ready export, `lora` says which adapter each row uses (none: every row without one).
    */
   async step(cache: BatchCache, inputIds: number[][], positions: number[][], lora?: LoraBatch): Promise<StepOutput> {
     const batch = cache.batch;
     const seqLen = inputIds[0].length;
     const { numHeads, headDim, layers } = this.kv;
+    const inPlace = this.kvMode === "in-place";
+    // ORT's GroupQueryAttention takes several new tokens only for one row
+    if (inPlace && batch > 1 && seqLen > 1) throw new Error(`a step of ${seqLen} tokens takes one row, got ${batch}`);
     cache.reserve(seqLen);
     const kvType = this.kv.float16 ? "float16" : "float32";
+    const mask = inPlace ? cache.filledMask(seqLen) : cache.attentionMask(seqLen);
     const feeds: Record<string, ort.Tensor> = {
       [INPUT_IDS]: new ort.Tensor("int64", BigInt64Array.from(inputIds.flat(), BigInt), [batch, seqLen]),
-      [ATTENTION_MASK]: new ort.Tensor("int64", cache.attentionMask(seqLen), [batch, cache.capacity + seqLen]),
+      [ATTENTION_MASK]: new ort.Tensor("int64", mask, [batch, mask.length / batch]),
       [POSITION_IDS]: new ort.Tensor("int64", BigInt64Array.from(positions.flat(), BigInt), [batch, seqLen]),
     };
     const pastDims = [batch, numHeads, cache.capacity, headDim];
+    const fetches: Record<string, ort.Tensor | null> = { [LOGITS]: null };
     for (let i = 0; i < layers; i++) {
-      feeds[pastName(i, "key")] = new ort.Tensor(kvType, cache.keys[i], pastDims);
-      feeds[pastName(i, "value")] = new ort.Tensor(kvType, cache.values[i], pastDims);
+      for (const kind of ["key", "value"] as const) {
+        const past = new ort.Tensor(kvType, kind === "key" ? cache.keys[i] : cache.values[i], pastDims);
+        feeds[pastName(i, kind)] = past;
+        if (inPlace) fetches[presentName(i, kind)] = past;
+        else fetches[newKvName(i, kind)] = null;
+      }
     }
     if (this.emptyStack) {
       const stack = lora?.stack ?? this.emptyStack;
@@ -96,10 +106,10 @@ export class ModelSession {
     } else if (lora?.indices.some((i) => i !== 0)) {
       throw new UserError(`${this.dir}: not an adapter-ready export (export it with --lora-targets to serve adapters on it)`);
     }
-    const fetches = [LOGITS];
-    for (let i = 0; i < layers; i++) fetches.push(newKvName(i, "key"), newKvName(i, "value"));
     const out = await this.session.run(feeds, fetches);
-    for (let i = 0; i < layers; i++) cache.write(i, out[newKvName(i, "key")].data as KvArray, out[newKvName(i, "value")].data as KvArray, seqLen);
+    if (!inPlace) {
+      for (let i = 0; i < layers; i++) cache.write(i, out[newKvName(i, "key")].data as KvArray, out[newKvName(i, "value")].data as KvArray, seqLen);
+    }
     cache.commit(seqLen);
     const logits = out[LOGITS];
     return { logits: logits.data as Float32Array, vocab: logits.dims[2] };
@@ -118,44 +128,46 @@ export function cudaAvailable(): boolean {
   return existsSync(path.join(pkg, "bin", "napi-v6", process.platform, process.arch, lib));
 }
 
-type Created = { session: ort.InferenceSession; provider: "cpu" | "cuda"; metadata: Record<string, string> };
+type Created = { session: ort.InferenceSession; provider: "cpu" | "cuda"; metadata: Record<string, string>; kvMode: KvMode };
 
 async function createSession(modelPath: string, device: Device, threads: number): Promise<Created> {
   const base: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 };
   if (device === "cuda" && !cudaAvailable()) {
     throw new UserError("device cuda: this onnxruntime-node has no CUDA provider (install it with network access so its install script can fetch it)");
   }
-  let decode: Uint8Array | null, metadata: Record<string, string>;
-  try {
-    ({ bytes: decode, metadata } = await decodeModel(modelPath));
-  } catch (e) {
-    throw new UserError(`${modelPath}: not a readable ONNX model (${(e as Error).message.split("\n")[0]})`);
-  }
+  const decode = async (provider: "cpu" | "cuda") => {
+    try {
+      return await decodeModel(modelPath, provider);
+    } catch (e) {
+      throw new UserError(`${modelPath}: not a readable ONNX model (${(e as Error).message.split("\n")[0]})`);
+    }
+  };
   // model bytes do not say where they came from: external weights (model.onnx_data) are found through this folder
   const folder = { extra: { session: { model_external_initializers_file_folder_path: path.dirname(modelPath) } } };
-  const create = (options: ort.InferenceSession.SessionOptions) =>
-    decode ? ort.InferenceSession.create(decode, { ...folder, ...options }) : ort.InferenceSession.create(modelPath, options);
   if (device === "cuda" || (device === "auto" && cudaAvailable())) {
+    const { bytes, metadata, kvMode } = await decode("cuda");
     try {
-      return { session: await create({ ...base, executionProviders: ["cuda"] }), provider: "cuda", metadata };
+      return { session: await ort.InferenceSession.create(bytes, { ...folder, ...base, executionProviders: ["cuda"] }), provider: "cuda", metadata, kvMode };
     } catch (e) {
       if (device === "cuda") throw new UserError(`device cuda: onnxruntime cannot start CUDA here (${(e as Error).message.split("\n")[0]})`);
     }
   }
+  const { bytes, metadata, kvMode } = await decode("cpu");
   try {
-    return { session: await create({ ...base, executionProviders: ["cpu"] }), provider: "cpu", metadata };
+    return { session: await ort.InferenceSession.create(bytes, { ...folder, ...base, executionProviders: ["cpu"] }), provider: "cpu", metadata, kvMode };
   } catch (e) {
     throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
   }
 }
 
 /** Layers, heads, head size and cache precision, read from the graph's past_key_values inputs. */
-function kvShape(session: ort.InferenceSession, config: PhiConfig, modelPath: string): KvShape {
+function kvShape(session: ort.InferenceSession, config: PhiConfig, modelPath: string, kvMode: KvMode): KvShape {
   const past = session.inputMetadata.filter((m) => parsePastName(m.name)?.kind === "key");
   // position_ids too: the cache's free slots sit between a row's tokens and the new ones, so positions cannot be inferred from the mask
   const required = [INPUT_IDS, ATTENTION_MASK, POSITION_IDS, pastName(0, "key"), pastName(0, "value")];
   const missing = required.filter((n) => !session.inputNames.includes(n));
-  for (let i = 0; i < Math.max(past.length, 1); i++) if (!session.outputNames.includes(newKvName(i, "key"))) missing.push(presentName(i, "key"));
+  const fetched = (i: number) => (kvMode === "in-place" ? presentName(i, "key") : newKvName(i, "key"));
+  for (let i = 0; i < Math.max(past.length, 1); i++) if (!session.outputNames.includes(fetched(i))) missing.push(presentName(i, "key"));
   if (missing.length > 0) throw new UserError(`${modelPath}: not a decoder with a KV cache (missing ${missing.join(", ")})`);
   const meta = past[0];
   const type = meta.isTensor ? meta.type : "none";

@@ -46,7 +46,8 @@ describe("generation on ORT (tiny exported model)", () => {
       for (let i = split; i < ids.length; i++) last = (await session.step(cache, [[ids[i]]], [[i]])).logits;
       const full = await session.step(BatchCache.empty(session.kv, 1), [ids], [ids.map((_, i) => i)]);
       const v = full.vocab;
-      const ref = full.logits.subarray((ids.length - 1) * v, ids.length * v);
+      const ref = full.logits;
+      expect(ref.length).toBe(v);
       let worst = 0;
       for (let j = 0; j < v; j++) worst = Math.max(worst, Math.abs(last[j] - ref[j]) / (Math.abs(ref[j]) + 1e-3));
       expect(worst).toBeLessThan(1e-4);

@@ -14,7 +14,8 @@ export interface WeightSource {
 
 /** MatMulNBits' block along K: 32 by default (as onnxruntime-genai's builder); 16–256, a power of two. */
 export const INT4_BLOCK_SIZE = 32;
-export const INT4_BLOCK_SIZES: readonly number[] = [16, 32, 64, 128, 256];
+// 256 is not offered: on the accuracy test's model its logits leave the int4 bound against fp32 (int4-accuracy.test.ts)
+export const INT4_BLOCK_SIZES: readonly number[] = [16, 32, 64, 128];
 export const INT4_ACCURACY_LEVEL = 4;
 const MS = "com.microsoft";
 const NEG_INF = -3.4028234663852886e38; // float32 min, as HF masks
