@@ -6,6 +6,8 @@
  * (LoRA r 8 on q_proj/v_proj, 8-bit AdamW, as the reference job): seconds per step, trained tokens/s, model FLOPs
  * per step against the engine's measured matMul peak (utilization), tensor memory and peak RSS (each configuration
  * in its own child process). Prints a table; writes bench/results/train-<date>[-quick].json.
+ * Every engine runs without gradient checkpointing (the default, as HF's). One onnx row alone, e.g. with it on:
+ * `node dist/bench/train.js --part onnx --model "mid (512 x 8)" --quant nf4 [--gradient-checkpointing]`.
  *
  * Model FLOPs of one step: the frozen linears cost 2·P·tokens forward and 2·P·tokens for the input gradients
  * (LoRA needs no weight gradients of the base), i.e. 4·P·tokens; attention (QKᵀ and PV, 4·T²·hidden per sequence and
@@ -63,6 +65,8 @@ interface StepRow {
   weightBytes: number;
   tensorBytes: number;
   peakRssBytes?: number;
+  /** onnx rows: whether the step recomputed each layer's forward */
+  gradientCheckpointing?: boolean;
 }
 
 /** Linear weights that stay frozen and are multiplied every step: six per layer and lm_head. */
@@ -124,8 +128,10 @@ function shapeOf(label: string): { config: PhiConfig; batch: number; seq: number
 async function partOnnx(label: string, quant: Quant): Promise<void> {
   const { config, batch, seq, steps } = shapeOf(label);
   const peak = await ortMatMulPeak({ size: quick ? 512 : 2048, repetitions: quick ? 2 : 5 });
-  const hp = { ...DEFAULT_HYPERPARAMETERS, quant };
+  const hp = { ...DEFAULT_HYPERPARAMETERS, quant, batchSize: batch, gradientCheckpointing: args.includes("--gradient-checkpointing") };
   const factory = onnxStepEngine("cpu");
+  // the engine's own memory check (the reference job fits a 24 GiB machine without checkpointing: about 10 GiB)
+  factory.checkFits(config, hp, seq);
   const lora = initialLora(config, hp, 1);
   const engine = await factory.load(config, randomLoader(config), hp, lora);
   const params = loraParams(lora, hp.r);
@@ -149,6 +155,7 @@ async function partOnnx(label: string, quant: Quant): Promise<void> {
     engine: factory.info.engine, threads: factory.info.threads, model: label, quant, batch, seq, steps, secondsPerStep,
     tokensPerSecond: (batch * seq) / secondsPerStep, gflopPerStep: flops / 1e9, gflops: flops / secondsPerStep / 1e9,
     peakGflops: peak.bestGflops, utilization: flops / secondsPerStep / 1e9 / peak.bestGflops, weightBytes: 0, tensorBytes: 0,
+    gradientCheckpointing: hp.gradientCheckpointing,
   };
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }

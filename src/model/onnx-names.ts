@@ -61,6 +61,13 @@ export const LOSS_WEIGHTS = "loss_weights";
 export const LOSS = "loss";
 export const GRAD_PREFIX = "grad.";
 
+/**
+ * Without gradient checkpointing, what the layer forward graph also outputs and the backward graph takes back: the
+ * products of the frozen q_proj, k_proj (both rotated), v_proj as [batch, heads, seq, head_dim], and fc1's
+ * [tokens, intermediate_size].
+ */
+export const SAVED_ACTIVATIONS = { query: "saved.query_states", key: "saved.key_states", value: "saved.value_states", fc1: "saved.mlp.fc1" } as const;
+
 /** NF4 codes (uint8, two per byte) and float absmax of a frozen linear ("self_attn.q_proj"). */
 export function nf4InputNames(module: string): { codes: string; absmax: string } {
   return { codes: `${module}.weight.nf4`, absmax: `${module}.weight.absmax` };

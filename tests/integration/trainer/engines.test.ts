@@ -61,10 +61,16 @@ async function sameAdapters(dirA: string, dirB: string): Promise<number> {
 describe("the onnx engine computes the tfjs engine's steps", () => {
   for (const quant of ["none", "nf4"] as const) {
     for (const loraDropout of [0, 0.1]) {
-      it(`three steps, quant ${quant}, dropout ${loraDropout}: loss and grad_norm within 1e-5, every LoRA tensor after each step within 5e-5`, async () => {
+      it(`three steps, quant ${quant}, dropout ${loraDropout}: loss and grad_norm within 1e-5, every LoRA tensor after each step within 5e-5; with gradient checkpointing on, the same to 1e-6`, async () => {
         const hp = { maxSteps: 3, quant, loraDropout, learningRate: 1e-2, targetModules: ["q_proj", "v_proj", "fc2"] as TrainingHyperparameters["targetModules"] };
         const a = await run(tfjs, hp);
-        const b = await run(onnx, hp);
+        const b = await run(onnx, hp); // gradientCheckpointing off (the default): the saved activations
+        const recomputing = await run(onnx, { ...hp, gradientCheckpointing: true });
+        recomputing.metrics.forEach((m, i) => {
+          expect(rel(m.loss, b.metrics[i].loss)).toBeLessThan(1e-6);
+          expect(rel(m.gradNorm, b.metrics[i].gradNorm)).toBeLessThan(1e-6);
+        });
+        expect(await sameAdapters(path.join(b.outDir, "checkpoint-3"), path.join(recomputing.outDir, "checkpoint-3"))).toBeLessThan(1e-5);
         expect(b.metrics.map((m) => m.step)).toEqual([1, 2, 3]);
         b.metrics.forEach((m, i) => {
           expect(rel(m.loss, a.metrics[i].loss)).toBeLessThan(1e-5);

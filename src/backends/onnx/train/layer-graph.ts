@@ -2,8 +2,13 @@
  * One PhiDecoderLayer as ONNX graphs for training (the math of ../../tfjs/phi.ts, op for op in the same order, so the
  * two engines agree to float32 rounding):
  *   forward:  x → h = input_layernorm(x); y = dense(attn(h)) + fc2(gelu_new(fc1(h))) + x
- *   backward: (x, dy) → recomputes the forward (gradient checkpointing: only x is kept between the passes) and returns
- *             dx and the gradients of the layer's LoRA Aᵀ and Bᵀ, written out in standard ops.
+ *   backward: (x, dy) → dx and the gradients of the layer's LoRA Aᵀ and Bᵀ, written out in standard ops. Two variants,
+ *             after the training spec's `gradientCheckpointing`:
+ *             on:  only x is kept between the passes; the backward recomputes the whole forward;
+ *             off: the forward also outputs the four frozen linears' products the backward reads
+ *                  (SAVED_ACTIVATIONS: the rotated queries and keys, the values, fc1's output) and the backward takes
+ *                  them back, recomputing only the cheap rest from x and them (layer norm, attention probabilities,
+ *                  gelu_new, dropout).
  * The graphs are shared by all layers: every weight is an input (why: ./step-engine.ts).
  * Frozen linears: `none` = a float32 W [out, in] (Gemm with transB forward, MatMul dY·W backward); `nf4` = model/nf4.ts'
  * packed codes and float absmax as inputs (never initializers: ORT would constant-fold their dequantization back to
@@ -12,6 +17,7 @@
 import { headDim, rotaryDim, type PhiConfig } from "../../../model/config.js";
 import {
   ATTENTION_BIAS, GRAD_PREFIX, LAYER_INPUT, LAYER_OUTPUT, loraInputNames, nf4InputNames, ROTARY_COS, ROTARY_SIN,
+  SAVED_ACTIVATIONS,
 } from "../../../model/onnx-names.js";
 import { NF4_BLOCK_SIZE, NF4_PAIRS } from "../../../model/nf4.js";
 import { LINEAR_MODULES, linearFeatures, MODULE_GROUP, type LinearModule } from "../../../model/phi-layout.js";
@@ -24,6 +30,8 @@ export interface LayerGraphOptions {
   r: number;
   scale: number;
   dropout: boolean;
+  /** the spec's `gradientCheckpointing`: recompute the forward in the backward, or save its activations */
+  gradientCheckpointing: boolean;
 }
 
 export const OPSETS = { "": 17, "com.microsoft": 1 };
@@ -40,6 +48,28 @@ function wholeBlocks(c: PhiConfig, m: LinearModule): boolean {
   return (i * o) % NF4_BLOCK_SIZE === 0;
 }
 
+/**
+ * What the forward saves when not checkpointing (outputs of the forward graph, inputs of the backward): the products
+ * of the frozen linears the backward reads. Everything else it reads is elementwise work from x and these, or
+ * attention products (the probabilities are [batch, heads, seq, seq]: larger to keep than to recompute).
+ */
+function savedActivations(c: PhiConfig): { name: string; field: "qr" | "kr" | "vh" | "f1"; shape: (number | string)[] }[] {
+  const heads = [BATCH, c.num_attention_heads, SEQ, headDim(c)];
+  const s = SAVED_ACTIVATIONS;
+  return [
+    { name: s.query, field: "qr", shape: heads },
+    { name: s.key, field: "kr", shape: heads },
+    { name: s.value, field: "vh", shape: heads },
+    { name: s.fc1, field: "f1", shape: [TOKENS, c.intermediate_size] },
+  ];
+}
+
+/** Bytes of one layer's saved activations for a batch of `batch` × `seq` tokens. */
+export function savedActivationBytes(c: PhiConfig, batch: number, seq: number): number {
+  const dims: Record<string, number> = { [BATCH]: batch, [SEQ]: seq, [TOKENS]: batch * seq };
+  return savedActivations(c).reduce((n, a) => n + 4 * a.shape.reduce<number>((m, d) => m * (typeof d === "number" ? d : dims[d]), 1), 0);
+}
+
 /** The forward's values the backward reads. */
 interface LayerForward {
   xhat: string;
@@ -49,7 +79,6 @@ interface LayerForward {
   vh: string;
   p: string;
   f1: string;
-  y: string;
   /** per LoRA target: its (dropped-out) input */
   loraIn: Map<LinearModule, string>;
 }
@@ -60,6 +89,7 @@ class LayerBuilder {
   private shape4!: string;
   private hidden!: string;
 
+  /** recompute: this is the checkpointing backward graph, which runs the forward again */
   constructor(readonly g: GraphBuilder, readonly c: PhiConfig, readonly o: LayerGraphOptions, private readonly recompute: boolean) {
     this.ops = new Ops(g);
   }
@@ -135,8 +165,13 @@ class LayerBuilder {
       }, "com.microsoft");
       return ops.add(y, `${name}.bias`);
     }
-    // the backward graph dequantizes W once for both its products
+    // the recomputing backward graph dequantizes W once for both its products
     return ops.gemm(u, this.weight(m), { transB: true, bias: `${name}.bias` });
+  }
+
+  /** A LoRA target's input: u, times its dropout mask when the job has dropout. */
+  dropped(m: LinearModule, u: string): string {
+    return this.o.dropout ? this.ops.mul(u, loraInputNames(localModule(m)).dropout) : u;
   }
 
   /** A linear plus its LoRA branch: u·Wᵀ + b + scale·((dropout(u)·Aᵀ)·Bᵀ). */
@@ -145,7 +180,7 @@ class LayerBuilder {
     const y = this.frozen(m, u);
     if (!o.targets.includes(m)) return y;
     const l = loraInputNames(localModule(m));
-    const input = o.dropout ? ops.mul(u, l.dropout) : u;
+    const input = this.dropped(m, u);
     loraIn.set(m, input);
     return ops.add(y, ops.mul(ops.matmul(ops.matmul(input, l.at), l.bt), ops.scalar(o.scale)));
   }
@@ -196,24 +231,53 @@ class LayerBuilder {
     return g.op("Sigmoid", [ops.mul(ops.scalar(k), ops.add(x, ops.mul(ops.scalar(a), ops.mul(x, ops.mul(x, x)))))]);
   }
 
-  forward(): LayerForward {
+  private geluNew(x: string): string {
+    return this.ops.mul(x, this.gate(x));
+  }
+
+  /** Attention probabilities softmax(q·kᵀ/√head_dim + bias). */
+  private probs(qr: string, kr: string): string {
     const { g, ops, c } = this;
+    const scores = ops.add(ops.mul(ops.matmul(qr, ops.transpose(kr, [0, 1, 3, 2])), ops.scalar(1 / Math.sqrt(headDim(c)))), ATTENTION_BIAS);
+    return g.op("Softmax", [scores], { axis: attr.int(-1) });
+  }
+
+  private inputLayerNorm(): ReturnType<LayerBuilder["layerNorm"]> {
+    return this.layerNorm(LAYER_INPUT, "input_layernorm.weight", "input_layernorm.bias");
+  }
+
+  forward(): LayerForward & { y: string } {
+    const { ops } = this;
     const loraIn = new Map<LinearModule, string>();
-    const x = LAYER_INPUT;
-    const ln = this.layerNorm(x, "input_layernorm.weight", "input_layernorm.bias");
+    const ln = this.inputLayerNorm();
     const h = ln.y;
     const qr = this.rotary(this.heads(this.linear("q_proj", h, loraIn)));
     const kr = this.rotary(this.heads(this.linear("k_proj", h, loraIn)));
     const vh = this.heads(this.linear("v_proj", h, loraIn));
-    const scores = ops.add(ops.mul(ops.matmul(qr, ops.transpose(kr, [0, 1, 3, 2])), ops.scalar(1 / Math.sqrt(headDim(c)))), ATTENTION_BIAS);
-    const p = g.op("Softmax", [scores], { axis: attr.int(-1) });
-    const o = this.flat(ops.matmul(p, vh));
-    const attn = this.linear("dense", o, loraIn);
+    const p = this.probs(qr, kr);
+    const attn = this.linear("dense", this.flat(ops.matmul(p, vh)), loraIn);
     const f1 = this.linear("fc1", h, loraIn);
-    const gl = ops.mul(f1, this.gate(f1));
-    const mlp = this.linear("fc2", gl, loraIn);
-    const y = ops.add(ops.add(attn, mlp), x);
+    const mlp = this.linear("fc2", this.geluNew(f1), loraIn);
+    const y = ops.add(ops.add(attn, mlp), LAYER_INPUT);
     return { xhat: ln.xhat, rstd: ln.rstd, qr, kr, vh, p, f1, y, loraIn };
+  }
+
+  /**
+   * The backward's view of the forward from x and the saved activations (graph inputs), with no frozen linear: the
+   * layer norm, the attention probabilities, gelu_new and the LoRA inputs recomputed (dense's by one product p·v).
+   */
+  restore(): LayerForward {
+    const { g, o, ops } = this;
+    for (const a of savedActivations(this.c)) g.input(a.name, FLOAT, a.shape);
+    const { query: qr, key: kr, value: vh, fc1: f1 } = SAVED_ACTIVATIONS;
+    const ln = this.inputLayerNorm();
+    const p = this.probs(qr, kr);
+    const inputOf = (m: LinearModule): string => {
+      if (m === "dense") return this.flat(ops.matmul(p, vh));
+      return m === "fc2" ? this.geluNew(f1) : ln.y;
+    };
+    const loraIn = new Map(o.targets.map((m) => [m, this.dropped(m, inputOf(m))]));
+    return { xhat: ln.xhat, rstd: ln.rstd, qr, kr, vh, p, f1, loraIn };
   }
 
   /** A linear's backward: du = dY·W (+ the LoRA branch's), and its LoRA gradients named as outputs. */
@@ -261,7 +325,7 @@ class LayerBuilder {
   }
 }
 
-/** The forward graph: LAYER_INPUT (+ weights, LoRA, masks) → LAYER_OUTPUT. */
+/** The forward graph: LAYER_INPUT (+ weights, LoRA, masks) → LAYER_OUTPUT, and unless checkpointing SAVED_ACTIVATIONS. */
 export function layerForwardGraph(c: PhiConfig, o: LayerGraphOptions): Uint8Array {
   const g = new GraphBuilder(inlineSink);
   const b = new LayerBuilder(g, c, o, false);
@@ -269,16 +333,25 @@ export function layerForwardGraph(c: PhiConfig, o: LayerGraphOptions): Uint8Arra
   const f = b.forward();
   g.node("Identity", [f.y], {}, { outputs: [LAYER_OUTPUT] });
   g.output(LAYER_OUTPUT, FLOAT, [TOKENS, c.hidden_size]);
+  if (!o.gradientCheckpointing) {
+    for (const a of savedActivations(c)) {
+      g.node("Identity", [f[a.field]], {}, { outputs: [a.name] });
+      g.output(a.name, FLOAT, a.shape);
+    }
+  }
   return g.encode("tunegraph-train", OPSETS);
 }
 
-/** The backward graph: LAYER_INPUT and grad.LAYER_OUTPUT (+ the forward's inputs) → grad.LAYER_INPUT and LoRA grads. */
+/**
+ * The backward graph: LAYER_INPUT and grad.LAYER_OUTPUT (+ the forward's inputs, and SAVED_ACTIVATIONS unless
+ * checkpointing) → grad.LAYER_INPUT and LoRA grads.
+ */
 export function layerBackwardGraph(c: PhiConfig, o: LayerGraphOptions): Uint8Array {
   const g = new GraphBuilder(inlineSink);
-  const b = new LayerBuilder(g, c, o, true);
+  const b = new LayerBuilder(g, c, o, o.gradientCheckpointing);
   b.inputs();
   g.input(GRAD_PREFIX + LAYER_OUTPUT, FLOAT, [TOKENS, c.hidden_size]);
-  b.backward(b.forward());
+  b.backward(o.gradientCheckpointing ? b.forward() : b.restore());
   g.output(GRAD_PREFIX + LAYER_INPUT, FLOAT, [TOKENS, c.hidden_size]);
   for (const m of LINEAR_MODULES) {
     if (!o.targets.includes(m)) continue;

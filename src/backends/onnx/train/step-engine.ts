@@ -1,7 +1,9 @@
 /**
  * The onnx training engine's micro-step: Phi's forward and backward as ONNX graphs run by onnxruntime-node (no
- * training ops needed), with gradient checkpointing: the forward keeps each layer's input only; the backward runs
- * each layer's backward graph top-down, which recomputes that layer's forward. The head runs in chunks of positions.
+ * training ops needed). The forward keeps each layer's input and, unless `gradientCheckpointing`, the activations
+ * its forward graph saves (ORT's output tensors, fed back as they are and dropped after that layer's backward); the
+ * backward runs each layer's backward graph top-down, which takes them back or, with checkpointing, recomputes the
+ * layer's forward from its input. The head runs in chunks of positions.
  *
  * Session layout ("shared", the default): three sessions (layer forward, layer backward, head) shared by all layers,
  * the weights fed as inputs. The alternative, "per-layer" (each layer's forward and backward session holding its
@@ -31,7 +33,7 @@ import { FLOAT, GraphBuilder, inlineSink, onnx, UINT8 } from "../export/graph.js
 import { cudaAvailable } from "../session.js";
 import { headGraph } from "./head-graph.js";
 import { layerBackwardGraph, layerForwardGraph, localModule, type LayerGraphOptions } from "./layer-graph.js";
-import { HEAD_CHUNK_BYTES, onnxTrainingBytes } from "./memory.js";
+import { checkOnnxMemory, HEAD_CHUNK_BYTES } from "./memory.js";
 
 export type OrtProvider = "cpu" | "cuda";
 
@@ -47,12 +49,7 @@ export function onnxStepEngine(provider: OrtProvider, threads = os.availablePara
   return {
     info,
     checkFits(config, hp, longest) {
-      const need = onnxTrainingBytes(config, hp, Math.min(hp.maxSeqLength, longest));
-      const have = os.totalmem();
-      if (provider === "cpu" && need > 0.9 * have) {
-        const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-        throw new UserError(`the onnx engine needs about ${gib(need)} GiB for this job (batch ${hp.batchSize} × ${Math.min(hp.maxSeqLength, longest)} tokens, quant ${hp.quant}); this machine has ${gib(have)} GiB: lower batchSize or maxSeqLength`);
-      }
+      if (provider === "cpu") checkOnnxMemory(config, hp, Math.min(hp.maxSeqLength, longest));
     },
     load: (config, read, hp, lora) => OnnxStep.load(config, read, hp, lora, provider, threads, layout),
   };
@@ -116,7 +113,7 @@ class OnnxStep implements StepEngine {
       "lm_head.bias": f32(await read("lm_head.bias", v), [v]),
     };
     const o: LayerGraphOptions = {
-      quant: hp.quant, targets: hp.targetModules, r: hp.r, dropout: hp.loraDropout > 0,
+      quant: hp.quant, targets: hp.targetModules, r: hp.r, dropout: hp.loraDropout > 0, gradientCheckpointing: hp.gradientCheckpointing,
       scale: loraScale({ r: hp.r, lora_alpha: hp.loraAlpha, use_rslora: hp.useRslora }),
     };
     const options: ort.InferenceSession.SessionOptions = {
@@ -180,18 +177,24 @@ class OnnxStep implements StepEngine {
     return { shared, loraFeeds };
   }
 
-  /** The layers' forward from the embeddings: the top layer's output, and (for backward) each layer's input. */
-  private async forward(batch: Batch, feeds: ReturnType<OnnxStep["batchFeeds"]>, keepInputs: boolean): Promise<{ top: Float32Array; inputs: Float32Array[] }> {
+  /**
+   * The layers' forward from the embeddings: the top layer's output, and (for backward) what each layer's backward
+   * graph takes from its forward: its input, and the saved activations unless checkpointing.
+   */
+  private async forward(batch: Batch, feeds: ReturnType<OnnxStep["batchFeeds"]>, keep: boolean): Promise<{ top: Float32Array; kept: Feeds[] }> {
     const N = batch.batchSize * batch.seqLen, H = this.config.hidden_size;
-    let x: Float32Array = new Float32Array(N * H);
-    for (let i = 0; i < N; i++) x.set(this.embedding.subarray(batch.inputIds[i] * H, (batch.inputIds[i] + 1) * H), i * H);
-    const inputs: Float32Array[] = [];
+    const embedded = new Float32Array(N * H);
+    for (let i = 0; i < N; i++) embedded.set(this.embedding.subarray(batch.inputIds[i] * H, (batch.inputIds[i] + 1) * H), i * H);
+    let x: ort.Tensor = f32(embedded, [N, H]);
+    const kept: Feeds[] = [];
     for (let l = 0; l < this.config.num_hidden_layers; l++) {
-      if (keepInputs) inputs.push(x);
-      const out = await this.session("forward", l).run({ ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), [LAYER_INPUT]: f32(x, [N, H]) });
-      x = out[LAYER_OUTPUT].data as Float32Array;
+      const session = this.session("forward", l);
+      const out = await session.run({ ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), [LAYER_INPUT]: x }, keep ? session.outputNames : [LAYER_OUTPUT]);
+      const { [LAYER_OUTPUT]: y, ...saved } = out;
+      if (keep) kept.push({ ...saved, [LAYER_INPUT]: x });
+      x = y;
     }
-    return { top: x, inputs };
+    return { top: x.data as Float32Array, kept };
   }
 
   /**
@@ -229,18 +232,19 @@ class OnnxStep implements StepEngine {
     const c = this.config;
     const N = batch.batchSize * batch.seqLen, H = c.hidden_size;
     const feeds = this.batchFeeds(batch, seeds);
-    const { top, inputs } = await this.forward(batch, feeds, true);
+    const { top, kept } = await this.forward(batch, feeds, true);
     const head = await this.lossHead(batch, top, (count) => (count > 0 ? Math.fround(weight / count) : 0));
 
-    // backward, top-down, each layer recomputing its forward
+    // backward, top-down, each layer from what its forward kept
     const perLayer = this.lora.length / c.num_hidden_layers;
-    let dy = head.dy;
+    let dy: ort.Tensor = f32(head.dy, [N, H]);
     const grads: Float32Array[] = new Array(this.params.length);
     for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
       const out = await this.session("backward", l).run({
-        ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), [LAYER_INPUT]: f32(inputs[l], [N, H]), [GRAD_PREFIX + LAYER_OUTPUT]: f32(dy, [N, H]),
+        ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), ...kept[l], [GRAD_PREFIX + LAYER_OUTPUT]: dy,
       });
-      dy = out[GRAD_PREFIX + LAYER_INPUT].data as Float32Array;
+      for (const t of Object.values(kept[l])) t.dispose();
+      dy = out[GRAD_PREFIX + LAYER_INPUT];
       for (let k = 0; k < perLayer; k++) {
         const j = l * perLayer + k;
         const names = loraInputNames(localModule(this.hp.targetModules[k]));
