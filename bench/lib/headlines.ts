@@ -79,6 +79,14 @@ export const HEADLINES: Headline[] = [
       { section: "limits", measure: `${name}, 8 streams / llama.cpp aggregate`, unit: "ratio", value: (r) => ratio(b(r)?.eightStreamBound, gen("llamaCpp.aggregateTokensPerSecond")(r)) },
     ];
   }),
+  ...[32, 128].flatMap((block): Headline[] => {
+    const b = (r: Round) => r.limits?.servedBounds?.find((x) => x.blockSize === block);
+    const name = `phi-2 int4 (block ${block}), linears + ORT's attention: bound`;
+    return [
+      { section: "limits", measure: `${name}, decode / llama.cpp decode`, unit: "ratio", value: (r) => ratio(b(r)?.decode, gen("llamaCpp.decodeTokensPerSecond")(r)) },
+      { section: "limits", measure: `${name}, prefill / llama.cpp prefill`, unit: "ratio", value: (r) => ratio(b(r)?.prefill, gen("llamaCpp.prefillTokensPerSecond")(r)) },
+    ];
+  }),
 
   { section: "decode", measure: "int4 decode, 1 stream", unit: "tok/s", value: gen("ours.decodeTokensPerSecond") },
   { section: "decode", measure: "weights read per token", unit: "GB", value: gen("ours.weightGBPerToken") },

@@ -9,7 +9,7 @@ import { UserError } from "../../model/errors.js";
 import { ATTENTION_MASK, INPUT_IDS, LOGITS, LORA_INDICES, LORA_METADATA, newKvName, parseLoraInputName, parsePastName, pastName, POSITION_IDS, presentName } from "../../model/onnx-names.js";
 import { isLinearModule } from "../../model/phi-layout.js";
 import { PhiTokenizer } from "../../model/tokenizer.js";
-import { decodeModel, type KvMode } from "./decode-graph.js";
+import { decodeModels, type KvMode } from "./decode-graph.js";
 import type { BatchCache, KvArray, KvShape } from "./kv-cache.js";
 import { LoraStack, type LoraSpec } from "./lora-stack.js";
 
@@ -45,10 +45,11 @@ export class ModelSession {
     readonly kv: KvShape,
     readonly provider: "cpu" | "cuda",
     readonly threads: number,
-    readonly kvMode: KvMode,
     /** What adapters this export takes; null when it is not adapter-ready. */
     readonly lora: LoraSpec | null,
     private readonly session: ort.InferenceSession,
+    /** The session for a prompt's chunks (one row, several tokens), when one is faster than `session` (decode-graph.ts). */
+    private readonly prefill: ort.InferenceSession | null,
   ) {
     this.emptyStack = lora ? LoraStack.build(config, lora, []) : null;
   }
@@ -63,9 +64,10 @@ export class ModelSession {
     const config = await readConfig(path.join(dir, "config.json"));
     const tokenizer = await PhiTokenizer.fromDir(dir);
     const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
-    const { session, provider, metadata, kvMode } = await createSession(modelPath, opts.device, threads);
-    const kv = kvShape(session, config, modelPath, kvMode);
-    return new ModelSession(dir, config, tokenizer, kv, provider, threads, kvMode, loraSpec(session, metadata, modelPath), session);
+    const { session, prefill, provider, metadata } = await createSession(modelPath, opts.device, threads);
+    const kv = kvShape(session, config, modelPath, "new-outputs");
+    if (prefill) kvShape(prefill, config, modelPath, "in-place");
+    return new ModelSession(dir, config, tokenizer, kv, provider, threads, loraSpec(session, metadata, modelPath), session, prefill);
   }
 
   /**
@@ -78,9 +80,8 @@ export class ModelSession {
     const batch = cache.batch;
     const seqLen = inputIds[0].length;
     const { numHeads, headDim, layers } = this.kv;
-    const inPlace = this.kvMode === "in-place";
-    // ORT's GroupQueryAttention takes several new tokens only for one row
-    if (inPlace && batch > 1 && seqLen > 1) throw new Error(`a step of ${seqLen} tokens takes one row, got ${batch}`);
+    const inPlace = this.kvMode(batch, seqLen) === "in-place";
+    const session = inPlace ? this.prefill! : this.session;
     cache.reserve(seqLen);
     const kvType = this.kv.float16 ? "float16" : "float32";
     const mask = inPlace ? cache.filledMask(seqLen) : cache.attentionMask(seqLen);
@@ -106,7 +107,7 @@ export class ModelSession {
     } else if (lora?.indices.some((i) => i !== 0)) {
       throw new UserError(`${this.dir}: not an adapter-ready export (export it with --lora-targets to serve adapters on it)`);
     }
-    const out = await this.session.run(feeds, fetches);
+    const out = await session.run(feeds, fetches);
     if (!inPlace) {
       for (let i = 0; i < layers; i++) cache.write(i, out[newKvName(i, "key")].data as KvArray, out[newKvName(i, "value")].data as KvArray, seqLen);
     }
@@ -115,8 +116,13 @@ export class ModelSession {
     return { logits: logits.data as Float32Array, vocab: logits.dims[2] };
   }
 
+  /** How a step of `batch` rows and `seqLen` tokens each keeps the cache (decode-graph.ts; ORT's GroupQueryAttention takes several tokens only for one row). */
+  kvMode(batch: number, seqLen: number): KvMode {
+    return this.prefill && batch === 1 && seqLen > 1 ? "in-place" : "new-outputs";
+  }
+
   async close(): Promise<void> {
-    await this.session.release();
+    await Promise.all([this.session.release(), this.prefill?.release()]);
   }
 }
 
@@ -128,7 +134,7 @@ export function cudaAvailable(): boolean {
   return existsSync(path.join(pkg, "bin", "napi-v6", process.platform, process.arch, lib));
 }
 
-type Created = { session: ort.InferenceSession; provider: "cpu" | "cuda"; metadata: Record<string, string>; kvMode: KvMode };
+type Created = { session: ort.InferenceSession; prefill: ort.InferenceSession | null; provider: "cpu" | "cuda"; metadata: Record<string, string> };
 
 async function createSession(modelPath: string, device: Device, threads: number): Promise<Created> {
   const base: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3 };
@@ -137,7 +143,7 @@ async function createSession(modelPath: string, device: Device, threads: number)
   }
   const decode = async (provider: "cpu" | "cuda") => {
     try {
-      return await decodeModel(modelPath, provider);
+      return await decodeModels(modelPath, provider);
     } catch (e) {
       throw new UserError(`${modelPath}: not a readable ONNX model (${(e as Error).message.split("\n")[0]})`);
     }
@@ -145,16 +151,18 @@ async function createSession(modelPath: string, device: Device, threads: number)
   // model bytes do not say where they came from: external weights (model.onnx_data) are found through this folder
   const folder = { extra: { session: { model_external_initializers_file_folder_path: path.dirname(modelPath) } } };
   if (device === "cuda" || (device === "auto" && cudaAvailable())) {
-    const { bytes, metadata, kvMode } = await decode("cuda");
+    const { decode: bytes, metadata } = await decode("cuda");
     try {
-      return { session: await ort.InferenceSession.create(bytes, { ...folder, ...base, executionProviders: ["cuda"] }), provider: "cuda", metadata, kvMode };
+      return { session: await ort.InferenceSession.create(bytes, { ...folder, ...base, executionProviders: ["cuda"] }), prefill: null, provider: "cuda", metadata };
     } catch (e) {
       if (device === "cuda") throw new UserError(`device cuda: onnxruntime cannot start CUDA here (${(e as Error).message.split("\n")[0]})`);
     }
   }
-  const { bytes, metadata, kvMode } = await decode("cpu");
+  const { decode: bytes, prefill, metadata } = await decode("cpu");
+  const cpu = { ...folder, ...base, executionProviders: ["cpu"] };
   try {
-    return { session: await ort.InferenceSession.create(bytes, { ...folder, ...base, executionProviders: ["cpu"] }), provider: "cpu", metadata, kvMode };
+    const session = await ort.InferenceSession.create(bytes, cpu);
+    return { session, prefill: prefill && (await ort.InferenceSession.create(prefill, cpu)), provider: "cpu", metadata };
   } catch (e) {
     throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
   }

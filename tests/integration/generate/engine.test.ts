@@ -39,6 +39,8 @@ describe("generation on ORT (tiny exported model)", () => {
     try {
       const ids = session.tokenizer.encode("KV caches must not change the logits at all");
       const split = 4;
+      // the prompt goes through the prefill session (cache in place), the single tokens through the decode session
+      expect([session.kvMode(1, split), session.kvMode(1, 1), session.kvMode(2, split)]).toEqual(["in-place", "new-outputs", "new-outputs"]);
       // prompt in one go, then the rest one token at a time, reading the logits of each step
       const cache = BatchCache.empty(session.kv, 1);
       await session.step(cache, [ids.slice(0, split)], [[0, 1, 2, 3]]);

@@ -18,6 +18,8 @@ function limits(bestGBps: number): Round["limits"] {
       blockSize, threads: 2, layersTimed: 4, numHiddenLayers: 32, prefillRows: 512, weightGBPerToken: 1.6, layerMs: { one: 1, eight: 2, prefill: 50 }, lmHeadMs: { one: 1, eight: 2 },
       decodeBound: blockSize / 2, prefillBound: 40, eightStreamBound: 30, decodeGBps: 20, prefillGops: 150,
     })),
+    attention: { past: 576, promptRows: 512, mhaDecodeMs: 0.5, servedDecodeMs: 0.2, mhaPromptMs: 70, gqaPromptMs: 20 },
+    servedBounds: [32, 128].map((blockSize) => ({ blockSize, decode: blockSize / 3, prefill: 35 })),
   };
 }
 

@@ -1,6 +1,6 @@
 import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
-import { addNewKvOutputs, inPlaceAttention, lastPositionLogits } from "../../../src/backends/onnx/decode-graph.js";
+import { addNewKvOutputs, inPlaceAttention, lastPositionLogits, readPastAttention } from "../../../src/backends/onnx/decode-graph.js";
 import { newKvName } from "../../../src/model/onnx-names.js";
 
 const onnx = onnxProto.onnx;
@@ -20,6 +20,10 @@ const lmHead = [
   { opType: "Add", input: ["y", "lm_head.bias"], output: ["y_b"] },
   { opType: "Identity", input: ["y_b"], output: ["logits"] },
 ];
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const pastInputs = (layers: number, elemType: number) => Array.from({ length: layers }, (_, i) => ["key", "value"].map((kind) => ({
+  name: `past_key_values.${i}.${kind}`, type: { tensorType: { elemType, shape: { dim: [{ dimParam: "batch_size" }, { dimValue: 4 }, { dimParam: "past_sequence_length" }, { dimValue: 16 }] } } },
+}))).flat();
 const mha = (i: number) => ({
   opType: "MultiHeadAttention", domain: "com.microsoft", name: `mha${i}`,
   input: [`q${i}`, `k${i}`, `v${i}`, "", "", "mask_bias", `past_key_values.${i}.key`, `past_key_values.${i}.value`],
@@ -90,5 +94,42 @@ describe("inPlaceAttention", () => {
     const g = graph(["logits"], structuredClone(lmHead));
     expect(inPlaceAttention(g)).toBe(false);
     expect(g.node).toHaveLength(3);
+  });
+});
+
+describe("readPastAttention", () => {
+  const layers = () => {
+    const g = graph(["logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"], [mha(0), mha(1)]);
+    return g;
+  };
+
+  it("replaces MultiHeadAttention by standard ops that read the float32 past, and outputs the new keys and values instead of present", () => {
+    const g = layers();
+    g.input = pastInputs(2, FLOAT);
+    expect(readPastAttention(g)).toBe(true);
+    expect(g.node!.some((n) => n.opType === "MultiHeadAttention")).toBe(false);
+    expect(g.output!.map((o) => o.name)).toEqual(["logits", newKvName(0, "key"), newKvName(0, "value"), newKvName(1, "key"), newKvName(1, "value")]);
+    const producer = (name: string) => g.node!.find((n) => n.output!.includes(name))!;
+    // the context keeps its name; the new keys are the layer's k in [batch, heads, seq, head_dim]
+    expect(producer("ctx1").opType).toBe("Reshape");
+    const newKey = producer(newKvName(1, "key"));
+    expect(newKey.opType).toBe("Transpose");
+    expect(producer(newKey.input![0]).input![0]).toBe("k1");
+    // the past is read by MatMul directly (keys · qᵀ, values), never copied by a Concat
+    const readers = g.node!.filter((n) => n.input!.includes("past_key_values.1.key") || n.input!.includes("past_key_values.1.value"));
+    expect(new Set(readers.map((n) => n.opType))).toEqual(new Set(["MatMul", "Shape"]));
+    // softmax over the past's slots then the new tokens, plus the export's mask bias
+    const softmax = g.node!.filter((n) => n.opType === "Softmax")[1];
+    const add = producer(softmax.input![0]);
+    expect(add.input![1]).toBe("mask_bias");
+    expect(producer(add.input![0]).opType).toBe("Concat");
+  });
+
+  it("leaves float16 caches (and graphs without MultiHeadAttention) to MultiHeadAttention's present outputs", () => {
+    const g = layers();
+    g.input = pastInputs(2, FLOAT16);
+    expect(readPastAttention(g)).toBe(false);
+    expect(g.node!.filter((n) => n.opType === "MultiHeadAttention")).toHaveLength(2);
+    expect(readPastAttention(graph(["logits"], structuredClone(lmHead)))).toBe(false);
   });
 });
