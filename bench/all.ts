@@ -33,20 +33,20 @@ function scriptArgs(script: AreaScript | "limits", opts: Options, variant?: Gene
     args.push("--work", path.join(dataDir, `generate-${opts.quick ? "quick" : "phi-2"}`));
     if (!opts.quick) args.push("--keep");
     if (variant === "fp32") args.push("--precision", "fp32");
-    if (variant === "int4-b128") args.push("--block-size", "128");
+    if (variant === "int4-b32") args.push("--block-size", "32");
   }
   return args;
 }
 
 interface Collected {
   rounds: Round[];
-  /** Each child's own JSON, per script label ("generate", "generate-fp32", "generate-int4-b128", "limits"), one entry per round. */
+  /** Each child's own JSON, per script label ("generate", "generate-fp32", "generate-int4-b32", "limits"), one entry per round. */
   perScript: Map<string, unknown[]>;
   failures: BenchReport["failures"];
 }
 
-/** bench/generate.ts again on other exports of the same model: fp32 (decode ratio), int4 with block 128 (concurrency). */
-type GenerateVariant = "fp32" | "int4-b128";
+/** bench/generate.ts again on other exports of the same model: fp32 (decode ratio), int4 with block 32 (concurrency). */
+type GenerateVariant = "fp32" | "int4-b32";
 
 async function runRounds(opts: Options, scripts: AreaScript[], withLimits: boolean, variants: GenerateVariant[]): Promise<Collected> {
   const collected: Collected = { rounds: [], perScript: new Map(), failures: [] };
@@ -76,7 +76,7 @@ async function runRounds(opts: Options, scripts: AreaScript[], withLimits: boole
         keep(job.label, value, child);
         if (job.label === "limits") r.limits = value as Round["limits"];
         else if (job.variant === "fp32") r.generateFp32 = value;
-        else if (job.variant === "int4-b128") r.generateB128 = value;
+        else if (job.variant === "int4-b32") r.generateB32 = value;
         else r.areas[job.script as AreaScript] = value;
       } catch (err) {
         collected.failures.push({ script: job.label, round, message: (err as Error).message });
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   });
   const variants: GenerateVariant[] = !scripts.includes("generate") ? [] : [
     ...(areas.includes("decode") ? ["fp32" as const] : []),
-    ...(areas.includes("concurrency") ? ["int4-b128" as const] : []),
+    ...(areas.includes("concurrency") ? ["int4-b32" as const] : []),
   ];
   const withLimits = needsLimits(areas);
 

@@ -12,8 +12,8 @@ export interface Round {
   areas: Partial<Record<AreaScript, unknown>>;
   /** bench/generate.ts run again on the fp32 export of the same model. */
   generateFp32?: unknown;
-  /** ... and on an int4 export with block 128 instead of 32. */
-  generateB128?: unknown;
+  /** ... and on an int4 export with block 32 instead of 128. */
+  generateB32?: unknown;
 }
 
 export interface Headline {
@@ -115,9 +115,9 @@ export const HEADLINES: Headline[] = [
   { section: "concurrency", measure: "aggregate / one stream", unit: "ratio", value: gen("ours.aggregateOverSingle") },
   { section: "concurrency", measure: "llama.cpp aggregate decode, same streams", unit: "tok/s", value: gen("llamaCpp.aggregateTokensPerSecond") },
   { section: "concurrency", measure: "tunegraph / llama.cpp aggregate (target >= 1)", unit: "ratio", value: gen("vsLlamaCpp.aggregate") },
-  { section: "concurrency", measure: "int4 block 128: decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateB128, "ours.decodeTokensPerSecond") },
-  { section: "concurrency", measure: "int4 block 128: aggregate decode", unit: "tok/s", value: (r) => at(r.generateB128, "ours.aggregateTokensPerSecond") },
-  { section: "concurrency", measure: "int4 block 128: aggregate / one stream", unit: "ratio", value: (r) => at(r.generateB128, "ours.aggregateOverSingle") },
+  { section: "concurrency", measure: "int4 block 32: decode, 1 stream", unit: "tok/s", value: (r) => at(r.generateB32, "ours.decodeTokensPerSecond") },
+  { section: "concurrency", measure: "int4 block 32: aggregate decode", unit: "tok/s", value: (r) => at(r.generateB32, "ours.aggregateTokensPerSecond") },
+  { section: "concurrency", measure: "int4 block 32: aggregate / one stream", unit: "ratio", value: (r) => at(r.generateB32, "ours.aggregateOverSingle") },
   { section: "concurrency", measure: "8 streams over 4 adapters / on the merged model", unit: "ratio", value: gen("multiLora.multiLoraOverMerged") },
   { section: "concurrency", measure: "adapter load, r 8 on q/v", unit: "ms", value: gen("multiLora.adapterLoadMs") },
 

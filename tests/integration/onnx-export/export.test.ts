@@ -156,7 +156,7 @@ describe("exportModel", () => {
   it("exports int4 with a larger block: fewer scale bytes, the block in every MatMulNBits and in the metadata", async () => {
     // hidden 64: one block of 64 per row of K instead of two of 32
     const [b32, b64] = [path.join(root, "int4-b32"), path.join(root, "int4-b64")];
-    const [r32, r64] = [await exportModel(ckptDir, b32, { precision: "int4" }), await exportModel(ckptDir, b64, { precision: "int4", blockSize: 64 })];
+    const [r32, r64] = [await exportModel(ckptDir, b32, { precision: "int4", blockSize: 32 }), await exportModel(ckptDir, b64, { precision: "int4", blockSize: 64 })];
     expect(r64.sizeBytes).toBeLessThan(r32.sizeBytes);
     const model = onnx.ModelProto.decode(await readFile(r64.modelPath));
     const blocks = model.graph!.node!.filter((n) => n.opType === "MatMulNBits").map((n) => Number(n.attribute!.find((a) => a.name === "block_size")!.i));

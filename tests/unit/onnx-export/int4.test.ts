@@ -5,6 +5,7 @@ import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { presetConfig } from "../../../src/model/config.js";
 import { dequantizeInt4, quantizeInt4 } from "../../../src/backends/onnx/export/int4.js";
+import { INT4_BLOCK_SIZE } from "../../../src/backends/onnx/export/phi-graph.js";
 import { writeOnnxModel } from "../../../src/backends/onnx/export/onnx-file.js";
 import { batchLogits } from "../../helpers/phi-reference.js";
 import { randomWeights } from "./random-weights.js";
@@ -13,7 +14,7 @@ describe("int4 block quantization", () => {
   it("packs two codes a byte, low nibble first, with the largest magnitude at code 0", () => {
     const w = new Float32Array(32);
     w[0] = -8; w[1] = 1; w[2] = 3; w[3] = -2.6; w[31] = 7;
-    const q = quantizeInt4(w, 1, 32);
+    const q = quantizeInt4(w, 1, 32, 32);
     expect(q.scales[0]).toBe(1); // -8 / -8
     expect(q.packed.length).toBe(16);
     expect(q.packed[0]).toBe(0 | (9 << 4)); // codes -8+8=0, 1+8=9
@@ -25,7 +26,7 @@ describe("int4 block quantization", () => {
   it("keeps every value within half a step of its block, and pads a partial last block", () => {
     const n = 3, k = 40; // 2 blocks, the second one 8 values long
     const w = Float32Array.from({ length: n * k }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
-    const q = quantizeInt4(w, n, k);
+    const q = quantizeInt4(w, n, k, 32);
     expect(q.blocks).toBe(2);
     expect(q.packed.length).toBe(n * 2 * 16);
     const back = dequantizeInt4(q);
@@ -61,7 +62,7 @@ describe("int4 Phi graph (MatMulNBits, accuracy_level 4)", () => {
       for (const [name, t] of weights.tensors) {
         if (!name.endsWith(".weight") || name.includes("layernorm") || name.includes("embed_tokens")) continue;
         const k = name.includes("fc2") ? config.intermediate_size : config.hidden_size;
-        dequantized.set(name, dequantizeInt4(quantizeInt4(t, t.length / k, k)));
+        dequantized.set(name, dequantizeInt4(quantizeInt4(t, t.length / k, k, INT4_BLOCK_SIZE)));
       }
       const ref = batchLogits(config, dequantized, ids, mask, pos);
       const fp32 = batchLogits(config, weights.tensors, ids, mask, pos);

@@ -13,7 +13,7 @@ export interface Int4Weight {
   scales: Float32Array;
 }
 
-export function quantizeInt4(w: Float32Array, n: number, k: number, blockSize = 32): Int4Weight {
+export function quantizeInt4(w: Float32Array, n: number, k: number, blockSize: number): Int4Weight {
   if (w.length !== n * k) throw new Error(`quantizeInt4: ${w.length} values for [${n}, ${k}]`);
   if (blockSize % 2 !== 0) throw new Error(`quantizeInt4: block size ${blockSize} must be even`);
   const blocks = Math.ceil(k / blockSize);
