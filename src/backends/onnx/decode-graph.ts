@@ -3,7 +3,6 @@ import onnxProto from "onnx-proto";
 import { ATTENTION_MASK, INPUT_IDS, LOGITS, newKvName, parsePresentName } from "../../model/onnx-names.js";
 
 const onnx = onnxProto.onnx;
-type Model = onnxProto.onnx.ModelProto;
 type Graph = onnxProto.onnx.IGraphProto;
 const MS = "com.microsoft";
 const INT32 = onnx.TensorProto.DataType.INT32;
@@ -12,17 +11,18 @@ const INT32 = onnx.TensorProto.DataType.INT32;
  * How a step adds its keys and values to the KV cache (kv-cache.ts):
  * - "in-place": each layer's attention writes them into the cache tensors it is fed (the session fetches
  *   `present.i.*` into the very tensors it feeds as `past_key_values.i.*`), so the step copies no cache at all;
- * - "new-outputs": attention returns `present` (the whole cache, copied by the op) and the session fetches only the
- *   new positions of it (the outputs `addNewKvOutputs` adds) and writes them into the cache itself.
+ * - "new-outputs": the session fetches only the new tokens' keys and values (outputs `tunegraph.new.i.*`:
+ *   `readPastAttention`'s, or `addNewKvOutputs`' slices of `present`) and writes them into the cache itself.
  */
 export type KvMode = "in-place" | "new-outputs";
 
 /**
  * The session's copies of an exported decoder, rewritten for serving (the file on disk stays what other tools read):
- * both give the logits of the last position only. `decode` keeps the cache by new outputs; `prefill` (the CPU only,
- * exports with MultiHeadAttention) keeps it in place through GroupQueryAttention, whose CPU kernel runs a 512-token
- * prompt ~20% faster than MultiHeadAttention's but a single-token step several times slower than it (measured on
- * phi-2 with ORT 1.30: bench/README.md), hence one session for each kind of step.
+ * both give the logits of the last position only. `decode` keeps the cache by new outputs (`readPastAttention`, or
+ * `addNewKvOutputs` where that does not apply); `prefill` (the CPU only, exports with MultiHeadAttention) keeps it in
+ * place through GroupQueryAttention: on phi-2 with ORT 1.30 a 512-token prompt took ~25% less time through it than
+ * through `decode`, while its single-token steps were several times slower than `decode`'s (README: Serving on
+ * CPUs), hence a session for each kind of step.
  */
 export interface DecodeModels {
   metadata: Record<string, string>;

@@ -160,12 +160,15 @@ async function createSession(modelPath: string, device: Device, threads: number)
   }
   const { decode: bytes, prefill, metadata } = await decode("cpu");
   const cpu = { ...folder, ...base, executionProviders: ["cpu"] };
+  let session: ort.InferenceSession;
   try {
-    const session = await ort.InferenceSession.create(bytes, cpu);
-    return { session, prefill: prefill && (await ort.InferenceSession.create(prefill, cpu)), provider: "cpu", metadata };
+    session = await ort.InferenceSession.create(bytes, cpu);
   } catch (e) {
     throw new UserError(`${modelPath}: onnxruntime cannot load this model (${(e as Error).message.split("\n")[0]})`);
   }
+  // the prefill session only makes prompts faster: where GroupQueryAttention refuses the graph, `session` does them
+  const faster = prefill && (await ort.InferenceSession.create(prefill, cpu).catch(() => null));
+  return { session, prefill: faster, provider: "cpu", metadata };
 }
 
 /** Layers, heads, head size and cache precision, read from the graph's past_key_values inputs. */
