@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import seedrandom from "seedrandom";
 import { describe, expect, it } from "vitest";
 import { initEngine } from "../../../src/backends/tfjs/engine.js";
 import { dropoutMultipliers } from "../../../src/backends/training/dropout.js";
@@ -13,5 +14,13 @@ describe("dropout masks shared by the engines", () => {
       const dropped = ours.filter((m) => m === 0).length / ours.length;
       expect(Math.abs(dropped - rate)).toBeLessThan(0.03);
     }
+  });
+
+  it("follow seedrandom's alea draw for draw over a long mask (the recurrence runs inline)", () => {
+    const rate = 0.1, seed = 2 ** 31 + 17, n = 200_000;
+    const random = seedrandom.alea(String(seed));
+    const keep = Math.fround(1 - rate);
+    const expected = Float32Array.from({ length: n }, () => (Math.fround(Math.fround(random()) + keep) >= 1 ? Math.fround(1 / keep) : 0));
+    expect(dropoutMultipliers(n, rate, seed)).toEqual(expected);
   });
 });

@@ -130,6 +130,18 @@ export class GraphBuilder {
     return this.constant(FLOAT16, scalar ? [] : [values.length], Uint16Array.from(values.map(f32ToF16)));
   }
 
+  /** Drop the nodes no declared output depends on (a graph built in full, then asked for less). */
+  prune(): void {
+    const needed = new Set(this.outputs.map((o) => o.name!));
+    const kept: onnxProto.onnx.INodeProto[] = [];
+    for (const n of [...this.nodes].reverse()) {
+      if (!n.output!.some((o) => needed.has(o))) continue;
+      kept.push(n);
+      for (const i of n.input!) needed.add(i);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+  }
+
   encode(producer: string, opsets: Record<string, number>, metadata: Record<string, string> = {}): Uint8Array {
     const model: onnxProto.onnx.IModelProto = {
       irVersion: 8,

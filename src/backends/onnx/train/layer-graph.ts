@@ -344,15 +344,17 @@ export function layerForwardGraph(c: PhiConfig, o: LayerGraphOptions): Uint8Arra
 
 /**
  * The backward graph: LAYER_INPUT and grad.LAYER_OUTPUT (+ the forward's inputs, and SAVED_ACTIVATIONS unless
- * checkpointing) → grad.LAYER_INPUT and LoRA grads.
+ * checkpointing) → grad.LAYER_INPUT and LoRA grads. The bottom layer's (`inputGradient` false) returns the LoRA grads
+ * only: the embeddings are frozen, so what feeds nothing but grad.LAYER_INPUT is pruned (the frozen linears' dY·W,
+ * the layer norm's backward, and a branch without LoRA targets whole), as autograd skips it for PyTorch.
  */
-export function layerBackwardGraph(c: PhiConfig, o: LayerGraphOptions): Uint8Array {
+export function layerBackwardGraph(c: PhiConfig, o: LayerGraphOptions, inputGradient = true): Uint8Array {
   const g = new GraphBuilder(inlineSink);
   const b = new LayerBuilder(g, c, o, o.gradientCheckpointing);
   b.inputs();
   g.input(GRAD_PREFIX + LAYER_OUTPUT, FLOAT, [TOKENS, c.hidden_size]);
   b.backward(o.gradientCheckpointing ? b.forward() : b.restore());
-  g.output(GRAD_PREFIX + LAYER_INPUT, FLOAT, [TOKENS, c.hidden_size]);
+  if (inputGradient) g.output(GRAD_PREFIX + LAYER_INPUT, FLOAT, [TOKENS, c.hidden_size]);
   for (const m of LINEAR_MODULES) {
     if (!o.targets.includes(m)) continue;
     const [inF, outF] = linearFeatures(c, m);
@@ -360,5 +362,6 @@ export function layerBackwardGraph(c: PhiConfig, o: LayerGraphOptions): Uint8Arr
     g.output(GRAD_PREFIX + l.at, FLOAT, [inF, o.r]);
     g.output(GRAD_PREFIX + l.bt, FLOAT, [o.r, outF]);
   }
+  g.prune();
   return g.encode("tunegraph-train", OPSETS);
 }

@@ -5,8 +5,8 @@
  * backward runs each layer's backward graph top-down, which takes them back or, with checkpointing, recomputes the
  * layer's forward from its input. The head runs in chunks of positions.
  *
- * Session layout ("shared", the default): three sessions (layer forward, layer backward, head) shared by all layers,
- * the weights fed as inputs. The alternative, "per-layer" (each layer's forward and backward session holding its
+ * Session layout ("shared", the default): four sessions (layer forward, layer backward, the bottom layer's backward,
+ * head) shared by all layers, the weights fed as inputs. The alternative, "per-layer" (each layer's forward and backward session holding its
  * frozen tensors as initializers), is kept for bench/train-layout.ts, which measures both: NF4 codes as initializers
  * get their dequantization constant-folded into float32 copies (the NF4 saving gone), and with float32 weights the
  * per-layer sessions were not faster (figures in README, "Training engines").
@@ -66,6 +66,7 @@ class OnnxStep implements StepEngine {
     private readonly head: Feeds,
     private readonly embedding: Float32Array,
     private readonly sessions: { forward: ort.InferenceSession[]; backward: ort.InferenceSession[]; head: ort.InferenceSession },
+    private readonly layout: SessionLayout,
   ) {
     this.params = loraParams(lora, hp.r);
   }
@@ -119,24 +120,26 @@ class OnnxStep implements StepEngine {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3,
     };
-    const forward = layerForwardGraph(config, o), backward = layerBackwardGraph(config, o);
+    // layer 0's backward is the bottom graph (no input gradient)
+    const forward = layerForwardGraph(config, o), backward = layerBackwardGraph(config, o), bottom = layerBackwardGraph(config, o, false);
     const sessions = { forward: [] as ort.InferenceSession[], backward: [] as ort.InferenceSession[], head: await ort.InferenceSession.create(headGraph(config), options) };
     if (layout === "shared") {
       sessions.forward.push(await ort.InferenceSession.create(forward, options));
-      sessions.backward.push(await ort.InferenceSession.create(backward, options));
+      sessions.backward.push(await ort.InferenceSession.create(bottom, options), await ort.InferenceSession.create(backward, options));
     } else {
-      for (const feeds of layers) {
+      for (const [l, feeds] of layers.entries()) {
         sessions.forward.push(await ort.InferenceSession.create(withInitializers(forward, feeds), options));
-        sessions.backward.push(await ort.InferenceSession.create(withInitializers(backward, feeds), options));
+        sessions.backward.push(await ort.InferenceSession.create(withInitializers(l === 0 ? bottom : backward, feeds), options));
       }
       layers.fill({}); // held by the sessions now
     }
-    return new OnnxStep(config, hp, lora, layers, head, embedding, sessions);
+    return new OnnxStep(config, hp, lora, layers, head, embedding, sessions, layout);
   }
 
   private session(kind: "forward" | "backward", layer: number): ort.InferenceSession {
     const list = this.sessions[kind];
-    return list.length === 1 ? list[0] : list[layer];
+    if (this.layout === "per-layer") return list[layer];
+    return kind === "backward" && layer > 0 ? list[1] : list[0];
   }
 
   setParams(params: Float32Array[]): void {
@@ -244,7 +247,7 @@ class OnnxStep implements StepEngine {
         ...this.layers[l], ...feeds.shared, ...feeds.loraFeeds(l), ...kept[l], [GRAD_PREFIX + LAYER_OUTPUT]: dy,
       });
       for (const t of Object.values(kept[l])) t.dispose();
-      dy = out[GRAD_PREFIX + LAYER_INPUT];
+      if (l > 0) dy = out[GRAD_PREFIX + LAYER_INPUT];
       for (let k = 0; k < perLayer; k++) {
         const j = l * perLayer + k;
         const names = loraInputNames(localModule(this.hp.targetModules[k]));
