@@ -130,7 +130,7 @@ async function partOnnx(label: string, quant: Quant): Promise<void> {
   const peak = await ortMatMulPeak({ size: quick ? 512 : 2048, repetitions: quick ? 2 : 5 });
   const hp = { ...DEFAULT_HYPERPARAMETERS, quant, batchSize: batch, gradientCheckpointing: args.includes("--gradient-checkpointing") };
   const factory = onnxStepEngine("cpu");
-  // the engine's own memory check (the reference job fits a 24 GiB machine without checkpointing: about 10 GiB)
+  // the engine's own memory check (the reference job fits a 24 GiB machine without checkpointing: about 12.5 GiB)
   factory.checkFits(config, hp, seq);
   const lora = initialLora(config, hp, 1);
   const engine = await factory.load(config, randomLoader(config), hp, lora);

@@ -36,7 +36,7 @@ describe("onnx engine memory estimate", () => {
   it("the reference job: a few GiB with checkpointing, about 4.4 GiB more without; a 24 GiB machine takes both", () => {
     const ckpt = onnxTrainingBytes(phi2, checkpointing, 512) / GiB, saved = onnxTrainingBytes(phi2, saving, 512) / GiB;
     expect(ckpt).toBeGreaterThan(2);
-    expect(ckpt).toBeLessThan(8);
+    expect(ckpt).toBeLessThan(9);
     expect(saved - ckpt).toBeCloseTo(4.375, 3);
     expect(saved).toBeLessThan(0.9 * 24);
     expect(() => checkOnnxMemory(phi2, saving, 512, 24 * GiB)).not.toThrow();

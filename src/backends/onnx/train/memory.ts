@@ -1,10 +1,13 @@
 /**
  * The onnx engine's memory estimate for one training step (its own, not tfjs' heap guard): what it holds (weights:
  * NF4 codes + float absmax or float32; embedding and lm_head in float32; every layer's input kept for the backward
- * pass and, without gradient checkpointing, every layer's saved activations) plus the peak of one layer's backward
- * graph (the forward's activations, recomputed or restored, the attention scores and their gradients, one dequantized
- * weight) and of one head chunk. A deliberate over-estimate: ORT reuses buffers. A job over 90 % of the machine's
- * memory is refused in one line that names the fields that would make it fit.
+ * pass and, without gradient checkpointing, every layer's saved activations) plus what the sessions' arenas keep: each
+ * ORT session holds its own arena at its largest run, so the layer forward's and the layer backward's are held at once
+ * (each counted at the backward graph's peak: the forward's activations, recomputed or restored, the attention scores
+ * and their gradients, one dequantized weight), and the head's at one chunk's. Measured on phi-2's shapes at 4 × 512
+ * (NF4): peak RSS 6.4 GiB with 8 layers and 8.0 with 16 without checkpointing (estimated 7.7 and 9.3: 0.2 GiB a
+ * layer, as measured), 6.4 GiB with 8 layers and checkpointing (estimated 6.6, the runtime's share included). A job
+ * over 90 % of the machine's memory is refused in one line that names the fields that would make it fit.
  */
 import os from "node:os";
 import { headDim, type PhiConfig } from "../../../model/config.js";
@@ -21,6 +24,8 @@ import { savedActivationBytes } from "./layer-graph.js";
  * took ~600 ms a step in chunks of 16 MiB (81 positions at vocab 51,200), ~480 ms at 64 MiB, and no less above.
  */
 export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
+/** Node, ORT and the arenas' rounding beyond their largest runs. */
+const RUNTIME_BYTES = 2 ** 29;
 /** Share of the machine's memory a job may plan for. */
 const USABLE = 0.9;
 
@@ -41,7 +46,7 @@ export function onnxTrainingBytes(c: PhiConfig, hp: MemoryJob, seqLen: number): 
   const heads = c.num_attention_heads;
   const layerPeak = 4 * (8 * N * I + 24 * N * H + 6 * hp.batchSize * heads * seqLen * seqLen + 3 * largest + 4 * N * headDim(c));
   const headPeak = 6 * HEAD_CHUNK_BYTES;
-  return weights + kept + layerPeak + headPeak;
+  return RUNTIME_BYTES + weights + kept + 2 * layerPeak + headPeak;
 }
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);

@@ -120,16 +120,19 @@ class OnnxStep implements StepEngine {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", logSeverityLevel: 3,
     };
-    // layer 0's backward is the bottom graph (no input gradient)
+    // layer 0's backward is the bottom graph (no input gradient). Every session keeps its own arena at its largest
+    // run; the bottom one runs once a step, so it gives its buffers back instead (no slower on the mid bench config,
+    // and 0.5 GiB less peak RSS on 8 layers of phi-2 at 4 × 512: 6.4 against 7.0 GiB)
     const forward = layerForwardGraph(config, o), backward = layerBackwardGraph(config, o), bottom = layerBackwardGraph(config, o, false);
+    const once = { ...options, enableCpuMemArena: false };
     const sessions = { forward: [] as ort.InferenceSession[], backward: [] as ort.InferenceSession[], head: await ort.InferenceSession.create(headGraph(config), options) };
     if (layout === "shared") {
       sessions.forward.push(await ort.InferenceSession.create(forward, options));
-      sessions.backward.push(await ort.InferenceSession.create(bottom, options), await ort.InferenceSession.create(backward, options));
+      sessions.backward.push(await ort.InferenceSession.create(bottom, once), await ort.InferenceSession.create(backward, options));
     } else {
       for (const [l, feeds] of layers.entries()) {
         sessions.forward.push(await ort.InferenceSession.create(withInitializers(forward, feeds), options));
-        sessions.backward.push(await ort.InferenceSession.create(withInitializers(l === 0 ? bottom : backward, feeds), options));
+        sessions.backward.push(await ort.InferenceSession.create(withInitializers(l === 0 ? bottom : backward, feeds), l === 0 ? once : options));
       }
       layers.fill({}); // held by the sessions now
     }
