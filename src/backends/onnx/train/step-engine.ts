@@ -6,10 +6,10 @@
  * layer's forward from its input. The head runs in chunks of positions.
  *
  * Session layout ("shared", the default): four sessions (layer forward, layer backward, the bottom layer's backward,
- * head) shared by all layers, the weights fed as inputs. The alternative, "per-layer" (each layer's forward and backward session holding its
- * frozen tensors as initializers), is kept for bench/train-layout.ts, which measures both: NF4 codes as initializers
- * get their dequantization constant-folded into float32 copies (the NF4 saving gone), and with float32 weights the
- * per-layer sessions were not faster (figures in README, "Training engines").
+ * head) shared by all layers, the weights fed as inputs. The alternative, "per-layer" (each layer's forward and
+ * backward session holding its frozen tensors as initializers), is kept for bench/train-layout.ts, which measures
+ * both: NF4 codes as initializers get their dequantization constant-folded into float32 copies (the NF4 saving gone),
+ * and with float32 weights the per-layer sessions were not faster (figures in README, "Training engines").
  */
 import os from "node:os";
 import * as ort from "onnxruntime-node";
