@@ -57,23 +57,16 @@ function node(g: Graph, opType: string, input: string[], attrs: onnxProto.onnx.I
 const ints = (name: string, values: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
 const int = (name: string, value: number) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 
-function float(g: Graph, value: number): string {
-  const name = `tunegraph.const.f${value}`;
+/** A constant initializer, one per name: shared by every user. */
+function constant(g: Graph, name: string, dataType: number, dims: number[], data: Float32Array | BigInt64Array): string {
   const inits = (g.initializer ??= []);
-  if (!inits.some((t) => t.name === name)) {
-    inits.push(onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims: [], rawData: new Uint8Array(Float32Array.of(value).buffer) }));
-  }
+  if (!inits.some((t) => t.name === name)) inits.push(onnx.TensorProto.create({ name, dataType, dims, rawData: new Uint8Array(data.buffer) }));
   return name;
 }
 
-function int64(g: Graph, values: bigint[], scalar = false): string {
-  const name = `tunegraph.const.${values.join("_")}${scalar ? "s" : ""}`; // one per value: shared by every user
-  const inits = (g.initializer ??= []);
-  if (!inits.some((t) => t.name === name)) {
-    inits.push(onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.INT64, dims: scalar ? [] : [values.length], rawData: new Uint8Array(BigInt64Array.from(values).buffer) }));
-  }
-  return name;
-}
+const float = (g: Graph, value: number) => constant(g, `tunegraph.const.f${value}`, onnx.TensorProto.DataType.FLOAT, [], Float32Array.of(value));
+const int64 = (g: Graph, values: bigint[], scalar = false) =>
+  constant(g, `tunegraph.const.${values.join("_")}${scalar ? "s" : ""}`, onnx.TensorProto.DataType.INT64, scalar ? [] : [values.length], BigInt64Array.from(values));
 
 const END = 2n ** 62n;
 const LINEAR_OPS = new Set(["MatMul", "MatMulNBits", "Gemm"]);
